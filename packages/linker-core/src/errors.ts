@@ -1,0 +1,72 @@
+/**
+ * One error type for everything the linker reports to a user: a stable code, the file (and
+ * archive member) involved, and a hint that says how to fix it. Adapters format it at the
+ * outermost layer; stages only throw it.
+ */
+
+export type LinkErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INPUT_NOT_FOUND'
+  | 'INPUT_UNREADABLE'
+  | 'INVALID_INPUT'
+  | 'CORRUPT_INPUT'
+  | 'NO_BITCODE'
+  | 'LLVM_NOT_FOUND'
+  | 'LLVM_VERSION_MISMATCH'
+  | 'LLVM_LOAD_FAILED'
+  | 'LLVM_GLOBAL_OPTIONS_CONFLICT'
+  | 'PARSE_FAILED'
+  | 'DUPLICATE_SYMBOL'
+  | 'LINK_FAILED'
+  | 'INVALID_TARGET'
+  | 'PASSES_FAILED'
+  | 'EMIT_FAILED'
+  | 'LLVM_DIAGNOSTIC_ERRORS'
+  | 'LLVM_FATAL'
+  | 'OUTPUT_FAILED';
+
+export interface LinkErrorDetails {
+  /** The input file involved, as the user named it. */
+  file?: string;
+  /** The archive member involved, when `file` is an archive. */
+  member?: string;
+  /** What the user can do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class LinkError extends Error {
+  readonly code: LinkErrorCode;
+  readonly file?: string;
+  readonly member?: string;
+  readonly hint?: string;
+
+  constructor(code: LinkErrorCode, message: string, details: LinkErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'LinkError';
+    this.code = code;
+    this.file = details.file;
+    this.member = details.member;
+    this.hint = details.hint;
+  }
+
+  /** `file(member)` or `file`, for messages. */
+  get location(): string | undefined {
+    if (this.file === undefined) return undefined;
+    return this.member === undefined ? this.file : `${this.file}(${this.member})`;
+  }
+
+  /** The full text a CLI prints after `Error: `. */
+  format(): string {
+    return this.hint ? `${this.message}\n  hint: ${this.hint}` : this.message;
+  }
+}
+
+export function isLinkError(e: unknown): e is LinkError {
+  return e instanceof LinkError;
+}
+
+/** Where an input came from, for error messages: `path` or `archive(member)`. */
+export function describeOrigin(file: string, member?: string): string {
+  return member === undefined ? file : `${file}(${member})`;
+}

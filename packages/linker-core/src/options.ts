@@ -1,0 +1,83 @@
+/**
+ * LinkOptions: the single source of truth for every linker flag. The CLI, the Nx executor,
+ * the Turborepo adapter and the bundler plugin all map their input onto this one type.
+ */
+
+export type OutputKind = 'obj' | 'asm' | 'llvm-ir' | 'llvm-bc';
+export const OUTPUT_KINDS: readonly OutputKind[] = ['obj', 'asm', 'llvm-ir', 'llvm-bc'];
+
+export type OptLevel = '0' | '1' | '2' | '3' | 's' | 'z';
+export const OPT_LEVELS: readonly OptLevel[] = ['0', '1', '2', '3', 's', 'z'];
+
+/** CPUs accepted by `--cpu`. bpf-linker rejects v4; LLVM >= 18 supports it, so we accept it. */
+export type BpfCpu = 'generic' | 'probe' | 'v1' | 'v2' | 'v3' | 'v4';
+export const BPF_CPUS: readonly BpfCpu[] = ['generic', 'probe', 'v1', 'v2', 'v3', 'v4'];
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
+
+/** An input given as bytes instead of a path (library use; errors name it `in_memory::<name>`). */
+export interface InMemoryInput {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export type LinkInput = string | InMemoryInput;
+
+export interface LinkOptions {
+  /** Input files (bitcode, ELF with .llvmbc, IR text, ar archives), in link order. */
+  inputs: LinkInput[];
+  /** Output path. When absent, the result carries the bytes only. */
+  output?: string;
+  emit: OutputKind;
+  optLevel: OptLevel;
+  /** Target triple for the target machine; inferred from the module when absent. */
+  target?: string;
+  cpu: BpfCpu;
+  cpuFeatures: string;
+  /** Keep debug info (sanitized) so the backend emits .BTF/.BTF.ext. */
+  btf: boolean;
+  allowBpfTrap: boolean;
+  /** Explicit export list (from --export and --export-symbols). Empty + !internalize = default mode. */
+  exports: string[];
+  /** Keep the object's libbpf-visible interface and internalize the rest. */
+  internalize: boolean;
+  disableMemoryBuiltins: boolean;
+  disableExpandMemcpyInOrder: boolean;
+  unrollLoops: boolean;
+  ignoreInlineNever: boolean;
+  llvmArgs: string[];
+  /** Directory for pre-opt.ll and post-opt.ll. */
+  dumpModule?: string;
+  /** After writing, fail if LLVM reported an (unfiltered) error diagnostic. */
+  fatalErrors: boolean;
+  /** Library search paths; accepted for rustc compatibility, not used (see README). */
+  libraryPaths: string[];
+  /** Force a libLLVM: a file or an install prefix. Otherwise chosen from the inputs' producers. */
+  llvmPath?: string;
+}
+
+export function defaultLinkOptions(overrides: Partial<LinkOptions> = {}): LinkOptions {
+  return {
+    inputs: [],
+    emit: 'obj',
+    optLevel: '2',
+    cpu: 'generic',
+    cpuFeatures: '',
+    btf: false,
+    allowBpfTrap: false,
+    exports: [],
+    internalize: false,
+    disableMemoryBuiltins: false,
+    disableExpandMemcpyInOrder: false,
+    unrollLoops: false,
+    ignoreInlineNever: false,
+    llvmArgs: [],
+    fatalErrors: true,
+    libraryPaths: [],
+    ...overrides,
+  };
+}
+
+/** The memory builtins LLVM may lower intrinsics to; exported unless --disable-memory-builtins. */
+export const MEMORY_BUILTINS: readonly string[] = ['memcpy', 'memmove', 'memset', 'memcmp', 'bcmp'];
