@@ -1,1 +1,14 @@
-export {};
+export * from './options';
+export * from './errors';
+export * from './log';
+export { link, linkSync, chooseTriple, type LinkEnvironment, type LinkResult } from './pipeline/link';
+export { exportMode, isLibbpfInterface, type ExportMode } from './pipeline/exports';
+export { passPipeline } from './pipeline/optimize';
+export { llvmGlobalOptions } from './pipeline/global-options';
+export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';
+export { writeFileAtomically } from './pipeline/output';
+export type { StageTimings, StageName } from './pipeline/timings';
+export type { LlvmCandidate } from './llvm/discovery';
+export { loadLlvmLibrary } from './llvm/library';
+export { formatVersion, type LlvmVersion } from './llvm/types';
+export type { InputUnit, InputOrigin, SkippedInput } from './inputs/types';

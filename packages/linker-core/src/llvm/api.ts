@@ -1,0 +1,355 @@
+/**
+ * koffi declarations of the LLVM C API functions the linker uses, grouped by purpose. Every
+ * function here exists in LLVM 19 unless marked optional (resolved only when present).
+ * Nothing outside llvm/ imports koffi for LLVM.
+ */
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import type {
+  BasicBlockRef,
+  BytesRef,
+  ContextRef,
+  CStringRef,
+  DIBuilderRef,
+  DiagnosticInfoRef,
+  ErrorRef,
+  MemoryBufferRef,
+  MetadataEntriesRef,
+  MetadataRef,
+  ModuleRef,
+  PassBuilderOptionsRef,
+  TargetMachineRef,
+  TargetRef,
+  ValueRef,
+} from './types';
+
+type Out<T> = [T | null];
+
+/** Prototypes of the callbacks LLVM calls back into. */
+export const DiagnosticHandlerProto = koffi.proto('void BpfLinkerDiagnosticHandler(void *info, void *ctx)');
+export const FatalErrorHandlerProto = koffi.proto('void BpfLinkerFatalErrorHandler(const char *reason)');
+
+export interface LlvmApi {
+  // Init and global state
+  LLVMGetVersion(major: Out<number>, minor: Out<number>, patch: Out<number>): void;
+  LLVMInitializeBPFTarget(): void;
+  LLVMInitializeBPFTargetMC(): void;
+  LLVMInitializeBPFTargetInfo(): void;
+  LLVMInitializeBPFAsmPrinter(): void;
+  LLVMInitializeBPFAsmParser(): void;
+  LLVMInitializeBPFDisassembler(): void;
+  LLVMParseCommandLineOptions(argc: number, argv: string[], overview: string): void;
+  LLVMInstallFatalErrorHandler(handler: bigint): void;
+
+  // Context and diagnostics
+  LLVMContextCreate(): ContextRef;
+  LLVMContextDispose(c: ContextRef): void;
+  LLVMContextSetDiagnosticHandler(c: ContextRef, handler: bigint | null, ctx: null): void;
+  LLVMGetDiagInfoSeverity(info: DiagnosticInfoRef): number;
+  LLVMGetDiagInfoDescription(info: DiagnosticInfoRef): CStringRef;
+  LLVMDisposeMessage(msg: CStringRef): void;
+  LLVMGetMDKindIDInContext(c: ContextRef, name: string, len: number): number;
+
+  // Memory buffers
+  LLVMCreateMemoryBufferWithMemoryRangeCopy(data: Uint8Array, len: number, name: string): MemoryBufferRef;
+  LLVMGetBufferStart(b: MemoryBufferRef): BytesRef;
+  LLVMGetBufferSize(b: MemoryBufferRef): number;
+  LLVMDisposeMemoryBuffer(b: MemoryBufferRef): void;
+
+  // Reading modules
+  LLVMParseBitcodeInContext2(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>): number;
+  /** Takes ownership of the buffer. */
+  LLVMParseIRInContext(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>, msg: Out<CStringRef>): number;
+
+  // Modules and linking
+  LLVMModuleCreateWithNameInContext(name: string, c: ContextRef): ModuleRef;
+  LLVMDisposeModule(m: ModuleRef): void;
+  LLVMLinkModules2(dest: ModuleRef, src: ModuleRef): number;
+  LLVMGetTarget(m: ModuleRef): string;
+  LLVMGetModuleInlineAsm(m: ModuleRef, len: Out<number>): BytesRef | null;
+  LLVMSetModuleInlineAsm2(m: ModuleRef, asm: string | null, len: number): void;
+  LLVMStripModuleDebugInfo(m: ModuleRef): number;
+  LLVMVerifyModule(m: ModuleRef, action: number, msg: Out<CStringRef>): number;
+
+  // Iteration
+  LLVMGetFirstGlobal(m: ModuleRef): ValueRef | null;
+  LLVMGetNextGlobal(v: ValueRef): ValueRef | null;
+  LLVMGetFirstGlobalAlias(m: ModuleRef): ValueRef | null;
+  LLVMGetNextGlobalAlias(v: ValueRef): ValueRef | null;
+  LLVMGetFirstFunction(m: ModuleRef): ValueRef | null;
+  LLVMGetNextFunction(v: ValueRef): ValueRef | null;
+  LLVMGetFirstBasicBlock(f: ValueRef): BasicBlockRef | null;
+  LLVMGetNextBasicBlock(b: BasicBlockRef): BasicBlockRef | null;
+  LLVMGetFirstInstruction(b: BasicBlockRef): ValueRef | null;
+  LLVMGetNextInstruction(i: ValueRef): ValueRef | null;
+  LLVMCountParams(f: ValueRef): number;
+  LLVMGetParam(f: ValueRef, i: number): ValueRef;
+
+  // Symbols and attributes
+  LLVMGetValueName2(v: ValueRef, len: Out<number>): BytesRef | null;
+  LLVMGetLinkage(v: ValueRef): number;
+  LLVMSetLinkage(v: ValueRef, linkage: number): void;
+  LLVMSetVisibility(v: ValueRef, visibility: number): void;
+  LLVMIsDeclaration(v: ValueRef): number;
+  LLVMGetSection(v: ValueRef): string | null;
+  LLVMGetEnumAttributeKindForName(name: string, len: number): number;
+  LLVMRemoveEnumAttributeAtIndex(f: ValueRef, idx: number, kind: number): void;
+
+  // Value and metadata plumbing
+  LLVMIsAMDNode(v: ValueRef): ValueRef | null;
+  LLVMIsAMDString(v: ValueRef): ValueRef | null;
+  LLVMIsAFunction(v: ValueRef): ValueRef | null;
+  LLVMIsAUser(v: ValueRef): ValueRef | null;
+  LLVMIsAGlobalObject(v: ValueRef): ValueRef | null;
+  LLVMIsAInstruction(v: ValueRef): ValueRef | null;
+  LLVMGetNumOperands(v: ValueRef): number;
+  LLVMGetOperand(v: ValueRef, i: number): ValueRef | null;
+  LLVMSetOperand(v: ValueRef, i: number, op: ValueRef): void;
+  LLVMMetadataAsValue(c: ContextRef, md: MetadataRef): ValueRef;
+  LLVMValueAsMetadata(v: ValueRef): MetadataRef;
+  LLVMGetMetadataKind(md: MetadataRef): number;
+  LLVMGetMDString(v: ValueRef, len: Out<number>): BytesRef | null;
+  LLVMMDStringInContext2(c: ContextRef, s: Uint8Array, len: number): MetadataRef;
+  LLVMMDNodeInContext2(c: ContextRef, mds: MetadataRef[] | null, count: number): MetadataRef;
+  LLVMReplaceMDNodeOperandWith(v: ValueRef, i: number, md: MetadataRef): void;
+  LLVMGlobalCopyAllMetadata(v: ValueRef, count: Out<number>): MetadataEntriesRef | null;
+  LLVMInstructionGetAllMetadataOtherThanDebugLoc(v: ValueRef, count: Out<number>): MetadataEntriesRef | null;
+  LLVMValueMetadataEntriesGetMetadata(e: MetadataEntriesRef, i: number): MetadataRef;
+  LLVMValueMetadataEntriesGetKind(e: MetadataEntriesRef, i: number): number;
+  LLVMDisposeValueMetadataEntries(e: MetadataEntriesRef): void;
+  LLVMInstructionGetDebugLoc(v: ValueRef): MetadataRef | null;
+  LLVMInstructionSetDebugLoc(v: ValueRef, md: MetadataRef | null): void;
+
+  // Debug-info readers and builders
+  LLVMGetDINodeTag(md: MetadataRef): number;
+  LLVMDITypeGetName(md: MetadataRef, len: Out<number>): BytesRef | null;
+  LLVMDITypeGetFlags(md: MetadataRef): number;
+  LLVMDITypeGetOffsetInBits(md: MetadataRef): number | bigint;
+  LLVMDIScopeGetFile(md: MetadataRef): MetadataRef | null;
+  LLVMDISubprogramGetLine(md: MetadataRef): number;
+  LLVMGetSubprogram(f: ValueRef): MetadataRef | null;
+  LLVMSetSubprogram(f: ValueRef, sp: MetadataRef): void;
+  LLVMCreateDIBuilder(m: ModuleRef): DIBuilderRef;
+  LLVMDisposeDIBuilder(b: DIBuilderRef): void;
+  LLVMDIBuilderFinalizeSubprogram(b: DIBuilderRef, sp: MetadataRef): void;
+  LLVMDIBuilderCreateFunction(
+    b: DIBuilderRef,
+    scope: MetadataRef | null,
+    name: string,
+    nameLen: number,
+    linkageName: string,
+    linkageNameLen: number,
+    file: MetadataRef | null,
+    line: number,
+    type: MetadataRef | null,
+    isLocalToUnit: number,
+    isDefinition: number,
+    scopeLine: number,
+    flags: number,
+    isOptimized: number,
+  ): MetadataRef;
+
+  // Target and optimization
+  LLVMGetTargetFromTriple(triple: string, out: Out<TargetRef>, err: Out<CStringRef>): number;
+  LLVMCreateTargetMachine(
+    t: TargetRef,
+    triple: string,
+    cpu: string,
+    features: string,
+    level: number,
+    reloc: number,
+    codeModel: number,
+  ): TargetMachineRef | null;
+  LLVMDisposeTargetMachine(tm: TargetMachineRef): void;
+  LLVMCreatePassBuilderOptions(): PassBuilderOptionsRef;
+  LLVMDisposePassBuilderOptions(o: PassBuilderOptionsRef): void;
+  LLVMRunPasses(m: ModuleRef, passes: string, tm: TargetMachineRef | null, o: PassBuilderOptionsRef): ErrorRef | null;
+  LLVMGetErrorMessage(e: ErrorRef): CStringRef;
+  LLVMDisposeErrorMessage(msg: CStringRef): void;
+
+  // Output
+  LLVMTargetMachineEmitToMemoryBuffer(
+    tm: TargetMachineRef,
+    m: ModuleRef,
+    fileType: number,
+    err: Out<CStringRef>,
+    out: Out<MemoryBufferRef>,
+  ): number;
+  LLVMWriteBitcodeToMemoryBuffer(m: ModuleRef): MemoryBufferRef;
+  LLVMPrintModuleToString(m: ModuleRef): CStringRef;
+}
+
+/** Declared only when the loaded library has them (not all of them exist in LLVM 19). */
+export interface OptionalLlvmApi {
+  /** LLVM >= 22: does not take ownership of the buffer. */
+  LLVMParseIRInContext2?(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>, msg: Out<CStringRef>): number;
+}
+
+const DECLARATIONS: Record<keyof LlvmApi, string> = {
+  LLVMGetVersion: 'void LLVMGetVersion(_Out_ unsigned int *major, _Out_ unsigned int *minor, _Out_ unsigned int *patch)',
+  LLVMInitializeBPFTarget: 'void LLVMInitializeBPFTarget()',
+  LLVMInitializeBPFTargetMC: 'void LLVMInitializeBPFTargetMC()',
+  LLVMInitializeBPFTargetInfo: 'void LLVMInitializeBPFTargetInfo()',
+  LLVMInitializeBPFAsmPrinter: 'void LLVMInitializeBPFAsmPrinter()',
+  LLVMInitializeBPFAsmParser: 'void LLVMInitializeBPFAsmParser()',
+  LLVMInitializeBPFDisassembler: 'void LLVMInitializeBPFDisassembler()',
+  LLVMParseCommandLineOptions: 'void LLVMParseCommandLineOptions(int argc, const char **argv, const char *overview)',
+  LLVMInstallFatalErrorHandler: 'void LLVMInstallFatalErrorHandler(void *handler)',
+
+  LLVMContextCreate: 'void *LLVMContextCreate()',
+  LLVMContextDispose: 'void LLVMContextDispose(void *c)',
+  LLVMContextSetDiagnosticHandler: 'void LLVMContextSetDiagnosticHandler(void *c, void *handler, void *ctx)',
+  LLVMGetDiagInfoSeverity: 'int LLVMGetDiagInfoSeverity(void *info)',
+  LLVMGetDiagInfoDescription: 'void *LLVMGetDiagInfoDescription(void *info)',
+  LLVMDisposeMessage: 'void LLVMDisposeMessage(void *msg)',
+  LLVMGetMDKindIDInContext: 'unsigned int LLVMGetMDKindIDInContext(void *c, const char *name, unsigned int len)',
+
+  LLVMCreateMemoryBufferWithMemoryRangeCopy:
+    'void *LLVMCreateMemoryBufferWithMemoryRangeCopy(const uint8_t *data, size_t len, const char *name)',
+  LLVMGetBufferStart: 'void *LLVMGetBufferStart(void *b)',
+  LLVMGetBufferSize: 'size_t LLVMGetBufferSize(void *b)',
+  LLVMDisposeMemoryBuffer: 'void LLVMDisposeMemoryBuffer(void *b)',
+
+  LLVMParseBitcodeInContext2: 'int LLVMParseBitcodeInContext2(void *c, void *b, _Out_ void **m)',
+  LLVMParseIRInContext: 'int LLVMParseIRInContext(void *c, void *b, _Out_ void **m, _Out_ void **msg)',
+
+  LLVMModuleCreateWithNameInContext: 'void *LLVMModuleCreateWithNameInContext(const char *name, void *c)',
+  LLVMDisposeModule: 'void LLVMDisposeModule(void *m)',
+  LLVMLinkModules2: 'int LLVMLinkModules2(void *dest, void *src)',
+  LLVMGetTarget: 'const char *LLVMGetTarget(void *m)',
+  LLVMGetModuleInlineAsm: 'void *LLVMGetModuleInlineAsm(void *m, _Out_ size_t *len)',
+  LLVMSetModuleInlineAsm2: 'void LLVMSetModuleInlineAsm2(void *m, const char *asm, size_t len)',
+  LLVMStripModuleDebugInfo: 'int LLVMStripModuleDebugInfo(void *m)',
+  LLVMVerifyModule: 'int LLVMVerifyModule(void *m, int action, _Out_ void **msg)',
+
+  LLVMGetFirstGlobal: 'void *LLVMGetFirstGlobal(void *m)',
+  LLVMGetNextGlobal: 'void *LLVMGetNextGlobal(void *v)',
+  LLVMGetFirstGlobalAlias: 'void *LLVMGetFirstGlobalAlias(void *m)',
+  LLVMGetNextGlobalAlias: 'void *LLVMGetNextGlobalAlias(void *v)',
+  LLVMGetFirstFunction: 'void *LLVMGetFirstFunction(void *m)',
+  LLVMGetNextFunction: 'void *LLVMGetNextFunction(void *v)',
+  LLVMGetFirstBasicBlock: 'void *LLVMGetFirstBasicBlock(void *f)',
+  LLVMGetNextBasicBlock: 'void *LLVMGetNextBasicBlock(void *b)',
+  LLVMGetFirstInstruction: 'void *LLVMGetFirstInstruction(void *b)',
+  LLVMGetNextInstruction: 'void *LLVMGetNextInstruction(void *i)',
+  LLVMCountParams: 'unsigned int LLVMCountParams(void *f)',
+  LLVMGetParam: 'void *LLVMGetParam(void *f, unsigned int i)',
+
+  LLVMGetValueName2: 'void *LLVMGetValueName2(void *v, _Out_ size_t *len)',
+  LLVMGetLinkage: 'int LLVMGetLinkage(void *v)',
+  LLVMSetLinkage: 'void LLVMSetLinkage(void *v, int linkage)',
+  LLVMSetVisibility: 'void LLVMSetVisibility(void *v, int visibility)',
+  LLVMIsDeclaration: 'int LLVMIsDeclaration(void *v)',
+  LLVMGetSection: 'const char *LLVMGetSection(void *v)',
+  LLVMGetEnumAttributeKindForName: 'unsigned int LLVMGetEnumAttributeKindForName(const char *name, size_t len)',
+  LLVMRemoveEnumAttributeAtIndex: 'void LLVMRemoveEnumAttributeAtIndex(void *f, unsigned int idx, unsigned int kind)',
+
+  LLVMIsAMDNode: 'void *LLVMIsAMDNode(void *v)',
+  LLVMIsAMDString: 'void *LLVMIsAMDString(void *v)',
+  LLVMIsAFunction: 'void *LLVMIsAFunction(void *v)',
+  LLVMIsAUser: 'void *LLVMIsAUser(void *v)',
+  LLVMIsAGlobalObject: 'void *LLVMIsAGlobalObject(void *v)',
+  LLVMIsAInstruction: 'void *LLVMIsAInstruction(void *v)',
+  LLVMGetNumOperands: 'int LLVMGetNumOperands(void *v)',
+  LLVMGetOperand: 'void *LLVMGetOperand(void *v, unsigned int i)',
+  LLVMSetOperand: 'void LLVMSetOperand(void *v, unsigned int i, void *op)',
+  LLVMMetadataAsValue: 'void *LLVMMetadataAsValue(void *c, void *md)',
+  LLVMValueAsMetadata: 'void *LLVMValueAsMetadata(void *v)',
+  LLVMGetMetadataKind: 'unsigned int LLVMGetMetadataKind(void *md)',
+  LLVMGetMDString: 'void *LLVMGetMDString(void *v, _Out_ unsigned int *len)',
+  LLVMMDStringInContext2: 'void *LLVMMDStringInContext2(void *c, const uint8_t *s, size_t len)',
+  LLVMMDNodeInContext2: 'void *LLVMMDNodeInContext2(void *c, void **mds, size_t count)',
+  LLVMReplaceMDNodeOperandWith: 'void LLVMReplaceMDNodeOperandWith(void *v, unsigned int i, void *md)',
+  LLVMGlobalCopyAllMetadata: 'void *LLVMGlobalCopyAllMetadata(void *v, _Out_ size_t *count)',
+  LLVMInstructionGetAllMetadataOtherThanDebugLoc:
+    'void *LLVMInstructionGetAllMetadataOtherThanDebugLoc(void *v, _Out_ size_t *count)',
+  LLVMValueMetadataEntriesGetMetadata: 'void *LLVMValueMetadataEntriesGetMetadata(void *e, unsigned int i)',
+  LLVMValueMetadataEntriesGetKind: 'unsigned int LLVMValueMetadataEntriesGetKind(void *e, unsigned int i)',
+  LLVMDisposeValueMetadataEntries: 'void LLVMDisposeValueMetadataEntries(void *e)',
+  LLVMInstructionGetDebugLoc: 'void *LLVMInstructionGetDebugLoc(void *v)',
+  LLVMInstructionSetDebugLoc: 'void LLVMInstructionSetDebugLoc(void *v, void *md)',
+
+  LLVMGetDINodeTag: 'uint16_t LLVMGetDINodeTag(void *md)',
+  LLVMDITypeGetName: 'void *LLVMDITypeGetName(void *md, _Out_ size_t *len)',
+  LLVMDITypeGetFlags: 'int LLVMDITypeGetFlags(void *md)',
+  LLVMDITypeGetOffsetInBits: 'uint64_t LLVMDITypeGetOffsetInBits(void *md)',
+  LLVMDIScopeGetFile: 'void *LLVMDIScopeGetFile(void *md)',
+  LLVMDISubprogramGetLine: 'unsigned int LLVMDISubprogramGetLine(void *md)',
+  LLVMGetSubprogram: 'void *LLVMGetSubprogram(void *f)',
+  LLVMSetSubprogram: 'void LLVMSetSubprogram(void *f, void *sp)',
+  LLVMCreateDIBuilder: 'void *LLVMCreateDIBuilder(void *m)',
+  LLVMDisposeDIBuilder: 'void LLVMDisposeDIBuilder(void *b)',
+  LLVMDIBuilderFinalizeSubprogram: 'void LLVMDIBuilderFinalizeSubprogram(void *b, void *sp)',
+  LLVMDIBuilderCreateFunction:
+    'void *LLVMDIBuilderCreateFunction(void *b, void *scope, const char *name, size_t nameLen, const char *linkageName, size_t linkageNameLen, void *file, unsigned int line, void *type, int isLocalToUnit, int isDefinition, unsigned int scopeLine, int flags, int isOptimized)',
+
+  LLVMGetTargetFromTriple: 'int LLVMGetTargetFromTriple(const char *triple, _Out_ void **t, _Out_ void **err)',
+  LLVMCreateTargetMachine:
+    'void *LLVMCreateTargetMachine(void *t, const char *triple, const char *cpu, const char *features, int level, int reloc, int codeModel)',
+  LLVMDisposeTargetMachine: 'void LLVMDisposeTargetMachine(void *tm)',
+  LLVMCreatePassBuilderOptions: 'void *LLVMCreatePassBuilderOptions()',
+  LLVMDisposePassBuilderOptions: 'void LLVMDisposePassBuilderOptions(void *o)',
+  LLVMRunPasses: 'void *LLVMRunPasses(void *m, const char *passes, void *tm, void *o)',
+  LLVMGetErrorMessage: 'void *LLVMGetErrorMessage(void *e)',
+  LLVMDisposeErrorMessage: 'void LLVMDisposeErrorMessage(void *msg)',
+
+  LLVMTargetMachineEmitToMemoryBuffer:
+    'int LLVMTargetMachineEmitToMemoryBuffer(void *tm, void *m, int fileType, _Out_ void **err, _Out_ void **out)',
+  LLVMWriteBitcodeToMemoryBuffer: 'void *LLVMWriteBitcodeToMemoryBuffer(void *m)',
+  LLVMPrintModuleToString: 'void *LLVMPrintModuleToString(void *m)',
+};
+
+const OPTIONAL_DECLARATIONS: Record<keyof OptionalLlvmApi, string> = {
+  LLVMParseIRInContext2: 'int LLVMParseIRInContext2(void *c, void *b, _Out_ void **m, _Out_ void **msg)',
+};
+
+export type LlvmFunctions = LlvmApi & OptionalLlvmApi;
+
+/** Declares every function; a missing required symbol is an error naming it. */
+export function declareLlvmApi(lib: LibraryHandle): LlvmFunctions {
+  const api: Record<string, unknown> = {};
+  for (const [name, decl] of Object.entries(DECLARATIONS)) {
+    try {
+      api[name] = lib.func(decl);
+    } catch (e) {
+      throw new Error(`the library does not export ${name} (${(e as Error).message})`);
+    }
+  }
+  for (const [name, decl] of Object.entries(OPTIONAL_DECLARATIONS)) {
+    try {
+      api[name] = lib.func(decl);
+    } catch {
+      // absent in older LLVM: callers check before use
+    }
+  }
+  return api as unknown as LlvmFunctions;
+}
+
+/** Copies `len` bytes at `ptr` (LLVM-owned memory) into a JS buffer. */
+export function copyBytes(ptr: BytesRef | bigint | null, len: number): Uint8Array {
+  if (ptr === null || len === 0) return new Uint8Array(0);
+  return new Uint8Array(koffi.view(ptr, len).slice(0));
+}
+
+/** Decodes a length-carrying string (no NUL terminator needed). */
+export function decodeString(ptr: BytesRef | bigint | null, len: number): string {
+  if (ptr === null || len === 0) return '';
+  return Buffer.from(koffi.view(ptr, len)).toString('utf8');
+}
+
+/** Decodes a NUL-terminated C string. */
+export function decodeCString(ptr: CStringRef | bigint | null): string {
+  if (ptr === null) return '';
+  return koffi.decode.string(ptr);
+}
+
+export function registerCallback(fn: (...args: never[]) => void, proto: TypeObject): bigint {
+  return koffi.register(fn as unknown as (...args: unknown[]) => unknown, koffi.pointer(proto));
+}
+
+export function unregisterCallback(cb: bigint): void {
+  koffi.unregister(cb);
+}
+
+export function loadSharedLibrary(path: string): LibraryHandle {
+  return koffi.load(path);
+}

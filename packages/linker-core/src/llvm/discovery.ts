@@ -1,0 +1,154 @@
+/**
+ * Finds libLLVM shared objects on this machine, cheapest sources first, without loading them.
+ * Versions come from file names (libLLVM.so.22.1, libLLVM.so.22.1-rust-1.97.0-nightly); the
+ * exact patch level is read with LLVMGetVersion once a candidate is loaded.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+
+export type CandidateSource = 'flag' | 'env' | 'rustc' | 'system';
+
+export interface LlvmCandidate {
+  /** The real shared object (symlinks and rustc's ld-script indirection resolved). */
+  path: string;
+  source: CandidateSource;
+  major: number;
+  minor: number;
+  /** For rustc's own library: the rustc version in its name, e.g. 1.97.0-nightly. */
+  rustc?: string;
+}
+
+export const SUPPORTED_MAJORS = [19, 20, 21, 22, 23] as const;
+
+const SONAME = /^libLLVM\.so\.(\d+)\.(\d+)(?:-rust-(.+))?$/;
+const DASHED = /^libLLVM-(\d+)(?:-rust-(.+))?\.so$/;
+
+/** Version from a file name; undefined for names that are not a libLLVM shared object. */
+export function parseLibraryFileName(name: string): { major: number; minor: number; rustc?: string } | undefined {
+  const m = SONAME.exec(name);
+  if (m) return { major: Number(m[1]), minor: Number(m[2]), rustc: m[3] };
+  const d = DASHED.exec(name);
+  if (d) return { major: Number(d[1]), minor: 1, rustc: d[2] };
+  return undefined;
+}
+
+function isRegularFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** libLLVM shared objects directly in `dir` (never .a files). */
+function librariesIn(dir: string, source: CandidateSource): LlvmCandidate[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: LlvmCandidate[] = [];
+  for (const name of names) {
+    const v = parseLibraryFileName(name);
+    if (!v || !SONAME.test(name)) continue; // the dashed names are symlinks or, for rustc, ld scripts
+    const full = join(dir, name);
+    if (!isRegularFile(full)) continue;
+    out.push({ path: realpathSync(full), source, ...v });
+  }
+  return out;
+}
+
+/**
+ * A path given by the user: a library file, a directory holding one, or an install prefix
+ * (`<prefix>/lib`). rustc's `libLLVM-NN-rust-*.so` is a tiny ld script; we follow it to the real
+ * `libLLVM.so.NN.M-rust-*` next to it.
+ */
+export function resolveUserLibraryPath(given: string, source: CandidateSource): LlvmCandidate | undefined {
+  const p = resolve(given);
+  if (!existsSync(p)) return undefined;
+  if (statSync(p).isDirectory()) {
+    const found = [...librariesIn(p, source), ...librariesIn(join(p, 'lib'), source)];
+    found.sort((a, b) => b.major - a.major || b.minor - a.minor);
+    return found[0];
+  }
+  const real = realpathSync(p);
+  const base = real.split('/').pop() ?? '';
+  const v = parseLibraryFileName(base);
+  if (v && statSync(real).size < 4096) {
+    // An ld script (INPUT(libLLVM.so.22.1-rust-…)): look for the real object beside it.
+    const beside = librariesIn(dirname(real), source).find((c) => c.major === v.major && c.rustc === v.rustc);
+    if (beside) return beside;
+  }
+  return { path: real, source, major: v?.major ?? 0, minor: v?.minor ?? 0, rustc: v?.rustc };
+}
+
+/** rustc's own libLLVM, from the directories rustc puts in the linker's environment, or `rustc --print sysroot`. */
+export function findRustcLibraries(env: NodeJS.ProcessEnv = process.env): LlvmCandidate[] {
+  const dirs = new Set<string>();
+  for (const d of (env.LD_LIBRARY_PATH ?? '').split(delimiter)) if (d) dirs.add(d);
+  // rustc runs its linker with <sysroot>/lib/rustlib/<host>/bin first in PATH.
+  for (const d of (env.PATH ?? '').split(delimiter)) {
+    const m = /^(.*)\/lib\/rustlib\/[^/]+\/bin\/?$/.exec(d);
+    if (m) dirs.add(join(m[1], 'lib'));
+  }
+  const rustc = env.RUSTC || 'rustc';
+  try {
+    const sysroot = execFileSync(rustc, ['--print', 'sysroot'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
+    if (sysroot) dirs.add(join(sysroot, 'lib'));
+  } catch {
+    // no rustc: nothing to add
+  }
+  const out: LlvmCandidate[] = [];
+  for (const d of dirs) out.push(...librariesIn(d, 'rustc').filter((c) => c.rustc !== undefined));
+  return dedupe(out);
+}
+
+/** Packaged LLVMs: /usr/lib/llvm-NN/lib, llvm-config-NN --libdir, and the dynamic loader's cache. */
+export function findSystemLibraries(): LlvmCandidate[] {
+  const out: LlvmCandidate[] = [];
+  for (const major of SUPPORTED_MAJORS) {
+    const dir = `/usr/lib/llvm-${major}/lib`;
+    let found = librariesIn(dir, 'system').filter((c) => c.major === major);
+    if (found.length === 0) {
+      try {
+        const libdir = execFileSync(`llvm-config-${major}`, ['--libdir'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 5_000,
+        }).trim();
+        found = librariesIn(libdir, 'system').filter((c) => c.major === major);
+      } catch {
+        // not installed
+      }
+    }
+    out.push(...found);
+  }
+  for (const p of loaderCacheLibraries()) {
+    const v = parseLibraryFileName(p.split('/').pop() ?? '');
+    if (v && !v.rustc && v.major >= 19 && isRegularFile(p)) out.push({ path: realpathSync(p), source: 'system', ...v });
+  }
+  return dedupe(out);
+}
+
+function loaderCacheLibraries(): string[] {
+  for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
+    try {
+      const text = execFileSync(ldconfig, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 });
+      return [...text.matchAll(/=>\s*(\S*\/libLLVM\.so\.\d+\.\d+)\s*$/gm)].map((m) => m[1]);
+    } catch {
+      // try the next location
+    }
+  }
+  return [];
+}
+
+function dedupe(list: LlvmCandidate[]): LlvmCandidate[] {
+  const seen = new Set<string>();
+  return list.filter((c) => (seen.has(c.path) ? false : (seen.add(c.path), true)));
+}

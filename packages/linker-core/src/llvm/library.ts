@@ -1,0 +1,110 @@
+/**
+ * The loaded libLLVM: the only process-global state of the linker. A library is opened once per
+ * path, its BPF target initialized once, its fatal-error handler installed once, and its
+ * command-line options set once (LLVM keeps them process-global; a second link asking for
+ * different options is refused rather than silently ignored).
+ */
+import { writeSync, rmSync } from 'node:fs';
+import { LinkError } from '../errors';
+import {
+  FatalErrorHandlerProto,
+  declareLlvmApi,
+  loadSharedLibrary,
+  registerCallback,
+  type LlvmFunctions,
+} from './api';
+import { formatVersion, type LlvmVersion } from './types';
+
+export interface LlvmLibrary {
+  readonly path: string;
+  readonly version: LlvmVersion;
+  readonly api: LlvmFunctions;
+  /** The options passed to LLVMParseCommandLineOptions, once set. */
+  globalOptions?: readonly string[];
+}
+
+const loaded = new Map<string, LlvmLibrary>();
+
+/**
+ * Files that must not survive a fatal LLVM error: LLVM calls exit() right after our handler
+ * returns, so temporary outputs are removed here.
+ */
+const pendingOutputs = new Set<string>();
+
+export function registerPendingOutput(path: string): void {
+  pendingOutputs.add(path);
+}
+
+export function releasePendingOutput(path: string): void {
+  pendingOutputs.delete(path);
+}
+
+function onFatalError(reason: string): void {
+  for (const p of pendingOutputs) {
+    try {
+      rmSync(p, { force: true });
+    } catch {
+      // best effort: the process is about to exit
+    }
+  }
+  writeSync(2, `Error: LLVM fatal error: ${reason}\n  hint: this is an LLVM bug or an input LLVM cannot compile for BPF; run with --log-level=debug and report it\n`);
+}
+
+let fatalHandler: bigint | undefined;
+
+/** Opens a libLLVM (once per path) and initializes its BPF target. */
+export function loadLlvmLibrary(path: string): LlvmLibrary {
+  const cached = loaded.get(path);
+  if (cached) return cached;
+  let api: LlvmFunctions;
+  try {
+    api = declareLlvmApi(loadSharedLibrary(path));
+  } catch (e) {
+    throw new LinkError('LLVM_LOAD_FAILED', `cannot load libLLVM from ${path}: ${(e as Error).message}`, {
+      file: path,
+      hint: 'pass the real shared object (for rustup toolchains libLLVM.so.<ver>-rust-<ver>, not the small libLLVM-NN-rust-*.so linker script) with --llvm-path, or install llvm-22',
+      cause: e,
+    });
+  }
+  const maj: [number | null] = [0];
+  const min: [number | null] = [0];
+  const pat: [number | null] = [0];
+  api.LLVMGetVersion(maj, min, pat);
+  const version = { major: maj[0] ?? 0, minor: min[0] ?? 0, patch: pat[0] ?? 0 };
+  if (version.major < 19) {
+    throw new LinkError('LLVM_LOAD_FAILED', `${path} is LLVM ${formatVersion(version)}; bpf-linker needs LLVM 19 or newer`, {
+      file: path,
+      hint: 'install llvm-19 or newer (apt-get install llvm-22) or pass --llvm-path',
+    });
+  }
+  api.LLVMInitializeBPFTargetInfo();
+  api.LLVMInitializeBPFTarget();
+  api.LLVMInitializeBPFTargetMC();
+  api.LLVMInitializeBPFAsmPrinter();
+  api.LLVMInitializeBPFAsmParser();
+  api.LLVMInitializeBPFDisassembler();
+  fatalHandler ??= registerCallback(onFatalError as (...a: never[]) => void, FatalErrorHandlerProto);
+  api.LLVMInstallFatalErrorHandler(fatalHandler);
+  const lib: LlvmLibrary = { path, version, api };
+  loaded.set(path, lib);
+  return lib;
+}
+
+/**
+ * Sets LLVM's command-line options, once per library. The same list again is a no-op; a
+ * different list is an error, because LLVM would silently keep parts of the first.
+ */
+export function setGlobalOptions(lib: LlvmLibrary, options: readonly string[]): void {
+  if (lib.globalOptions) {
+    const same = lib.globalOptions.length === options.length && lib.globalOptions.every((o, i) => o === options[i]);
+    if (same) return;
+    throw new LinkError(
+      'LLVM_GLOBAL_OPTIONS_CONFLICT',
+      `LLVM's global options were already set in this process to [${lib.globalOptions.join(' ')}]; this link asks for [${options.join(' ')}]`,
+      { hint: 'LLVM options are process-wide: run links with different --unroll-loops/--llvm-args/memcpy/trap settings in separate processes' },
+    );
+  }
+  const argv = ['bpf-linker', ...options];
+  lib.api.LLVMParseCommandLineOptions(argv.length, argv, 'BPF linker');
+  lib.globalOptions = [...options];
+}

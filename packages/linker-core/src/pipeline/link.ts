@@ -1,0 +1,186 @@
+/**
+ * link(options): everything a link does, as the list of stages. Every integration (CLI, Nx,
+ * Turborepo, bundler plugin) calls this.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LinkError } from '../errors';
+import { readInputs } from '../inputs';
+import type { SkippedInput } from '../inputs/types';
+import { silentLogger, type Logger } from '../log';
+import type { LinkOptions, OutputKind } from '../options';
+import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
+import { setGlobalOptions } from '../llvm/library';
+import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
+import { createTargetMachine } from '../llvm/target';
+import { formatVersion, type ModuleRef } from '../llvm/types';
+import { chooseLlvm } from './choose-llvm';
+import { prepareDebugInfo } from './debug-info';
+import { emit } from './emit';
+import { decideExports, type ExportMode } from './exports';
+import { llvmGlobalOptions } from './global-options';
+import { internalize, removeNoInline } from './internalize';
+import { linkModules } from './link-modules';
+import { optimize } from './optimize';
+import { writeFileAtomically } from './output';
+import { StageTimer, type StageTimings } from './timings';
+
+export interface LinkEnvironment {
+  logger?: Logger;
+  /** Environment used to find rustc's libLLVM (PATH, LD_LIBRARY_PATH, RUSTC). Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LinkResult {
+  /** The path written, when options.output was given. */
+  output?: string;
+  bytes: Uint8Array;
+  emit: OutputKind;
+  llvm: { path: string; version: string };
+  triple: string;
+  exportMode: ExportMode;
+  /** Definitions that kept external linkage. */
+  exported: string[];
+  /** Definitions given internal linkage. */
+  internalized: string[];
+  /** Functions whose BTF FUNC was made static (--btf). */
+  localizedSubprograms: string[];
+  skipped: SkippedInput[];
+  diagnostics: LlvmDiagnostic[];
+  timings: StageTimings;
+}
+
+/** BPF ISel reports every libcall as an error but still emits the call (LLVM D155894). */
+const IGNORED_LIBCALL = /A call to built-in function '(memcpy|memmove|memset|memcmp|bcmp|strlen)' is not supported\.\n?$/;
+
+export function isIgnoredDiagnostic(d: LlvmDiagnostic): boolean {
+  return d.level === 'error' && IGNORED_LIBCALL.test(d.message);
+}
+
+function logDiagnostic(logger: Logger, d: LlvmDiagnostic): void {
+  const text = `llvm: ${d.message.trimEnd()}`;
+  if (isIgnoredDiagnostic(d)) logger.debug(`${text} (ignored: the call is still emitted)`);
+  else if (d.level === 'error') logger.error(text);
+  else if (d.level === 'warning') logger.warn(text);
+  else logger.debug(text);
+}
+
+/** The target triple: --target, else the module's own if it is a BPF one, else `bpf` (host endianness). */
+export function chooseTriple(requested: string | undefined, moduleTriple: string): string {
+  if (requested) return requested;
+  if (moduleTriple.startsWith('bpf')) return moduleTriple;
+  return 'bpf';
+}
+
+function llvmFailure(code: 'INVALID_TARGET' | 'PASSES_FAILED' | 'EMIT_FAILED', what: string) {
+  return (e: unknown): never => {
+    if (e instanceof LlvmCallError) throw new LinkError(code, `${what}: ${e.message}`, { cause: e });
+    throw e;
+  };
+}
+
+export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}): LinkResult {
+  const logger = environment.logger ?? silentLogger;
+  const timer = new StageTimer();
+  if (options.inputs.length === 0) {
+    throw new LinkError('INVALID_ARGUMENT', 'no input files', { hint: 'pass at least one bitcode file, object or archive' });
+  }
+
+  const inputs = timer.run('read', () => readInputs(options.inputs, logger));
+  if (inputs.units.length === 0) {
+    throw new LinkError('NO_BITCODE', 'none of the inputs contains LLVM bitcode or IR', {
+      hint: 'compile with clang -emit-llvm (or -flto), or pass rustc codegen units / rlibs',
+    });
+  }
+  const { library: lib } = timer.run('choose-llvm', () =>
+    chooseLlvm(inputs.units, { llvmPath: options.llvmPath, env: environment.env }, logger),
+  );
+  setGlobalOptions(lib, llvmGlobalOptions(options));
+
+  const ctx = new LlvmContext(lib, (d) => logDiagnostic(logger, d));
+  let module: ModuleRef | undefined;
+  try {
+    module = timer.run('link', () => linkModules(ctx, inputs.units, logger));
+    const m = module;
+    const triple = chooseTriple(options.target, moduleTriple(lib, m));
+    const tm = (() => {
+      try {
+        return createTargetMachine(lib, triple, options.cpu, options.cpuFeatures);
+      } catch (e) {
+        return llvmFailure('INVALID_TARGET', `invalid LLVM target ${triple}`)(e);
+      }
+    })();
+    try {
+      dumpModule(options.dumpModule, 'pre-opt.ll', () => printModule(lib, m));
+      const exports = decideExports(lib, m, options);
+      const di = timer.run('debug-info', () => prepareDebugInfo(ctx, m, exports, options.btf, logger));
+      const internalized = timer.run('internalize', () => {
+        if (options.ignoreInlineNever) removeNoInline(lib, m);
+        return internalize(lib, m, exports, logger);
+      });
+      timer.run('optimize', () => {
+        try {
+          optimize(lib, m, tm, options.optLevel);
+        } catch (e) {
+          llvmFailure('PASSES_FAILED', 'LLVMRunPasses failed')(e);
+        }
+      });
+      dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
+      const bytes = timer.run('codegen', () => {
+        try {
+          return emit(lib, m, tm, options.emit);
+        } catch (e) {
+          return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
+        }
+      });
+
+      const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d));
+      if (errors.length > 0 && options.fatalErrors) {
+        throw new LinkError('LLVM_DIAGNOSTIC_ERRORS', `LLVM issued diagnostic with error severity:\n${errors.map((d) => `  ${d.message.trimEnd()}`).join('\n')}`, {
+          hint: 'fix the reported problem; --fatal-errors=false writes the output anyway',
+        });
+      }
+      if (options.output) {
+        const out = options.output;
+        timer.run('write', () => writeFileAtomically(out, bytes));
+      }
+      return {
+        output: options.output,
+        bytes,
+        emit: options.emit,
+        llvm: { path: lib.path, version: formatVersion(lib.version) },
+        triple,
+        exportMode: exports.mode,
+        exported: exports.kept,
+        internalized,
+        localizedSubprograms: di.localizedSubprograms,
+        skipped: inputs.skipped,
+        diagnostics: [...ctx.diagnostics],
+        timings: timer.timings,
+      };
+    } finally {
+      tm.dispose();
+    }
+  } finally {
+    if (module !== undefined) lib.api.LLVMDisposeModule(module);
+    ctx.dispose();
+  }
+}
+
+/** Promise form of linkSync, for integrations that expect one. */
+export async function link(options: LinkOptions, environment: LinkEnvironment = {}): Promise<LinkResult> {
+  return linkSync(options, environment);
+}
+
+function dumpModule(dir: string | undefined, name: string, text: () => string): void {
+  if (!dir) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), text());
+  } catch (e) {
+    throw new LinkError('OUTPUT_FAILED', `cannot write ${join(dir, name)} for --dump-module: ${(e as Error).message}`, {
+      file: join(dir, name),
+      cause: e,
+    });
+  }
+}
