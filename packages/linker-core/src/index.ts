@@ -12,3 +12,5 @@ export type { LlvmCandidate } from './llvm/discovery';
 export { loadLlvmLibrary } from './llvm/library';
 export { formatVersion, type LlvmVersion } from './llvm/types';
 export type { InputUnit, InputOrigin, SkippedInput } from './inputs/types';
+export * from './object';
+export { readElf, isElf, type ElfFile, type ElfSymbol, type ElfSection } from './inputs/elf';

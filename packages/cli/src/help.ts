@@ -1,0 +1,157 @@
+/**
+ * The `--help` and `--version` texts. Both are printed to stdout by the CLI main, which adds the
+ * final newline. Every option `parseArgs` accepts appears here (the tests check it), except the
+ * hidden `--debug`, which is only mentioned in the compatibility note.
+ */
+
+/** Column where option descriptions start, and the width descriptions are wrapped to. */
+const DESCRIPTION_COLUMN = 32;
+const WIDTH = 100;
+
+type OptionRow = readonly [flags: string, description: string];
+
+interface OptionGroup {
+  readonly title: string;
+  readonly rows: readonly OptionRow[];
+  /** Text printed after the rows, already laid out. */
+  readonly note?: string;
+}
+
+const GROUPS: readonly OptionGroup[] = [
+  {
+    title: 'Output',
+    rows: [
+      ['-o, --output <OUTPUT>', 'Write the result to OUTPUT (required)'],
+      ['    --emit <TYPE>', 'obj, asm, llvm-ir or llvm-bc; the first --emit wins [default: obj]'],
+    ],
+  },
+  {
+    title: 'Optimization and code generation',
+    rows: [
+      ['-O <LEVEL>', '0, 1, 2, 3, s or z (-O2, -O=2, -O 2); the last -O wins [default: 2]'],
+      ['    --target <TRIPLE>', "Triple for codegen [default: the inputs' bpf* triple, else bpf]"],
+      ['    --cpu <CPU>', 'generic, probe (ask the kernel), v1, v2, v3, v4 [default: generic]'],
+      ['    --cpu-features <FEATURES>', 'LLVM features, e.g. +alu32,-dwarfris or -alu32 [default: none]'],
+      ['    --unroll-loops', 'Unroll loops hard, for kernels without bounded loops [default: off]'],
+      ['    --ignore-inline-never', 'Drop noinline, for kernels without BPF-to-BPF calls [default: off]'],
+      ['    --disable-expand-memcpy-in-order', "Don't pass --bpf-expand-memcpy-in-order to LLVM [default: passed]"],
+      ['    --allow-bpf-trap', 'Let LLVM emit __bpf_trap calls for unreachable code [default: off]'],
+      ['    --llvm-args <ARGS>', 'Comma-separated options for LLVM; repeatable [default: none]'],
+    ],
+  },
+  {
+    title: 'Exports',
+    rows: [
+      ['    --export <SYMBOLS>', 'Comma-separated symbols to keep external; repeatable [default: none]'],
+      ['    --export-symbols <PATH>', 'File of symbols to keep external, one per line [default: none]'],
+      ['    --internalize', 'Internalize all but the libbpf interface and the list [default: off]'],
+      ['    --disable-memory-builtins', "Don't export memcpy memmove memset memcmp bcmp [default: exported]"],
+    ],
+    note: [
+      'Export modes decide which symbols stay external; internal symbols that nothing uses are removed:',
+      '  explicit       --export and/or --export-symbols given (what rustc does): those symbols plus the',
+      '                 memory builtins stay external, everything else is internalized.',
+      '  default        no list and no --internalize: every symbol keeps the linkage it has in its source.',
+      '  --internalize  keep programs, maps, license, version, globals in .data/.rodata/.bss/.kconfig and',
+      '                 the listed symbols; internalize the rest.',
+    ].join('\n'),
+  },
+  {
+    title: 'Debug info and BTF',
+    rows: [
+      ['    --btf', 'Keep debug info, sanitized, so LLVM emits .BTF [default: stripped]'],
+      ['    --dump-module <DIR>', 'Write pre-opt.ll and post-opt.ll into DIR [default: off]'],
+    ],
+  },
+  {
+    title: 'LLVM selection',
+    rows: [
+      ['    --llvm-path <PATH>', 'libLLVM to use: a library file or an install prefix [default: auto]'],
+      ['    --print-llvm', 'List candidate libLLVMs and the one that would be chosen, then exit'],
+    ],
+    note: [
+      'By default the libLLVM is chosen to match the LLVM version that produced the inputs. The',
+      'environment variable BPF_LINKER_LLVM names one like --llvm-path does; --llvm-path wins.',
+    ].join('\n'),
+  },
+  {
+    title: 'Logging and diagnostics',
+    rows: [
+      ['    --log-level <LEVEL>', 'error, warn, info, debug or trace, in any case [default: warn]'],
+      ['    --log-file <PATH>', 'Append the log to PATH and print it on stdout [default: stderr]'],
+      ['    --fatal-errors <BOOL>', 'true or false: fail if LLVM reported an error [default: true]'],
+    ],
+  },
+  {
+    title: 'rustc compatibility',
+    rows: [['-L <DIR>', 'Library search path: accepted because rustc passes it, and ignored']],
+    note: [
+      'Inputs are never looked up on a search path. --debug, which rustc always passes, is ignored',
+      'too; -flavor (wasm-ld) is rejected.',
+    ].join('\n'),
+  },
+  {
+    title: 'Other',
+    rows: [
+      ['-h, --help', 'Print this help'],
+      ['-V, --version', 'Print the version'],
+    ],
+  },
+];
+
+const PREAMBLE = [
+  'Links LLVM bitcode into a BPF object. rustc runs it as the linker for bpfel-unknown-none and',
+  'bpfeb-unknown-none; it can also link bitcode from clang.',
+  '',
+  'Usage: bpf-linker [OPTIONS] --output <OUTPUT> <INPUTS>...',
+  '       bpf-linker --print-llvm [--llvm-path <PATH>]',
+  '',
+  'Arguments:',
+  '  <INPUTS>...  Files to link, in order: LLVM bitcode or IR text, ELF objects with a .llvmbc section,',
+  '               ar archives (rlibs, .a; every member is linked). Detected by content, not by name.',
+  "               ELF files without bitcode (rustc's symbols.o, lib.rmeta) are skipped.",
+].join('\n');
+
+const EPILOGUE = [
+  'Every option also accepts the --option=value form; use -- before inputs whose names start with -.',
+  '',
+  'Environment:',
+  '  BPF_LINKER_LLVM  libLLVM to load: a library file or an install prefix (see LLVM selection)',
+].join('\n');
+
+export const HELP_TEXT: string = [
+  PREAMBLE,
+  ...GROUPS.map(formatGroup),
+  EPILOGUE,
+].join('\n\n');
+
+/** What `--version` prints (without the final newline). */
+export function versionText(version: string): string {
+  return `bpf-linker ${version}`;
+}
+
+function formatGroup(group: OptionGroup): string {
+  const lines = [`${group.title}:`, ...group.rows.map(formatRow)];
+  if (group.note !== undefined) lines.push('', group.note);
+  return lines.join('\n');
+}
+
+/** `  flags   description`, wrapped at WIDTH with a hanging indent; long flags get their own line. */
+function formatRow([flags, description]: OptionRow): string {
+  const head = `  ${flags}`;
+  const indent = ' '.repeat(DESCRIPTION_COLUMN);
+  const lines: string[] = [];
+  let line = head.length + 2 <= DESCRIPTION_COLUMN ? head.padEnd(DESCRIPTION_COLUMN) : (lines.push(head), indent);
+  let lineHasWords = false;
+  for (const word of description.split(' ')) {
+    if (lineHasWords && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = indent;
+      lineHasWords = false;
+    }
+    line += lineHasWords ? ` ${word}` : word;
+    lineHasWords = true;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}

@@ -1,0 +1,105 @@
+/**
+ * The `bpf-linker` executable: parses arguments (bpf-linker compatible), calls the core's
+ * link(), and formats errors. No linking logic lives here.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import {
+  LinkError,
+  createLogger,
+  findLlvmCandidates,
+  formatVersion,
+  isLinkError,
+  linkSync,
+  loadLlvmLibrary,
+  rankCandidates,
+  type LogLevel,
+  type Logger,
+} from '@bpf-linker/core';
+import { parseArgs, readExportSymbolsFile } from './args';
+import { HELP_TEXT, versionText } from './help';
+
+declare const BPF_LINKER_VERSION: string;
+const VERSION = typeof BPF_LINKER_VERSION === 'string' ? BPF_LINKER_VERSION : '0.0.0-dev';
+
+function makeLogger(level: LogLevel, logFile: string | undefined): Logger {
+  return createLogger(level, (l, message) => {
+    const line = `[${l.toUpperCase()}] ${message}\n`;
+    if (logFile) {
+      // bpf-linker compatible: with --log-file, logs go to stdout and are appended to the file.
+      process.stdout.write(line);
+      appendFileSync(logFile, line);
+    } else {
+      process.stderr.write(line);
+    }
+  });
+}
+
+function printLlvm(llvmPath: string | undefined): void {
+  const candidates = findLlvmCandidates(undefined, process.env);
+  const forced = llvmPath ?? process.env.BPF_LINKER_LLVM;
+  const ranked = rankCandidates(candidates);
+  process.stdout.write('libLLVM candidates (most preferred first):\n');
+  if (ranked.length === 0) process.stdout.write('  none found; install llvm-22 (apt-get install llvm-22) or pass --llvm-path\n');
+  for (const c of ranked) {
+    let version: string;
+    try {
+      version = formatVersion(loadLlvmLibrary(c.path).version);
+    } catch (e) {
+      version = `unusable: ${(e as Error).message}`;
+    }
+    const mark = !forced && c === ranked[0] ? '  <- used for inputs without a newer producer' : '';
+    process.stdout.write(`  ${c.path}  LLVM ${version}  (${c.source}${c.rustc ? `, rustc ${c.rustc}` : ''})${mark}\n`);
+  }
+  if (forced) process.stdout.write(`forced by ${llvmPath ? '--llvm-path' : 'BPF_LINKER_LLVM'}: ${forced}\n`);
+  process.stdout.write('For each link the library must be at least as new as the newest bitcode producer among the inputs;\nthe same major.minor is preferred, and rustc\'s own libLLVM for rustc\'s bitcode.\n');
+}
+
+export function main(argv: string[]): number {
+  // bpf-linker rewrites `-flavor` to `--flavor` (which no longer exists) before parsing.
+  let logger: Logger | undefined;
+  try {
+    const command = parseArgs(argv);
+    switch (command.kind) {
+      case 'help':
+        process.stdout.write(HELP_TEXT.endsWith('\n') ? HELP_TEXT : `${HELP_TEXT}\n`);
+        return 0;
+      case 'version':
+        process.stdout.write(`${versionText(VERSION)}\n`);
+        return 0;
+      case 'print-llvm':
+        printLlvm(command.llvmPath);
+        return 0;
+      case 'link': {
+        const options = command.options;
+        logger = makeLogger(command.log.level ?? 'warn', command.log.file);
+        if (!options.llvmPath && process.env.BPF_LINKER_LLVM) options.llvmPath = process.env.BPF_LINKER_LLVM;
+        if (command.exportSymbolsFile !== undefined) {
+          let text: Buffer;
+          try {
+            text = readFileSync(command.exportSymbolsFile);
+          } catch (e) {
+            throw new LinkError('INPUT_NOT_FOUND', `cannot read the export symbols file ${command.exportSymbolsFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+              file: command.exportSymbolsFile,
+              hint: 'pass a text file with one symbol name per line to --export-symbols',
+            });
+          }
+          options.exports.push(...readExportSymbolsFile(text));
+        }
+        const result = linkSync(options, { logger, env: process.env });
+        logger.debug(
+          `wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); stage times (ms): ${Object.entries(result.timings)
+            .map(([k, v]) => `${k} ${v!.toFixed(1)}`)
+            .join(', ')}`,
+        );
+        return 0;
+      }
+    }
+  } catch (e) {
+    const text = isLinkError(e) ? e.format() : `internal error: ${(e as Error)?.stack ?? String(e)}`;
+    process.stderr.write(`Error: ${text}\n`);
+    if (logger && !isLinkError(e)) logger.debug(String((e as Error)?.stack));
+    return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,13 @@
+export { readInputs } from './read';
+export { detectInputKind, isIrText, isMachO, type InputKind } from './detect';
+export {
+  ARCHIVE_MAGIC,
+  ArchiveFormatError,
+  isArchive,
+  isThinArchive,
+  readArchiveMembers,
+  THIN_ARCHIVE_MAGIC,
+  type ArchiveMember,
+} from './archive';
+export * from './elf';
+export type * from './types';
