@@ -287,7 +287,8 @@ function readMaps(elf: ElfFile, symbols: ElfSymbol[], btf?: Btf): BpfMap[] {
       source: 'none',
       fields: {},
     };
-    if (!(btf && readBtfMapDef(btf, map))) readLegacyMapDef(elf, sym, map);
+    // `.maps` holds zeros (the definition is BTF only); `maps`/`maps/*` hold a bpf_map_def.
+    if (!(btf && readBtfMapDef(btf, map)) && map.section !== '.maps') readLegacyMapDef(elf, sym, map);
     if (map.type !== undefined) map.typeName = MAP_TYPE_NAMES[map.type];
     out.push(map);
   }
