@@ -103,7 +103,29 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
     });
   });
 
-  describe('every input kind, alone and mixed', () => {
+  describe('every input kind alone', () => {
+    for (const kind of ['bc', 'flto', 'elf', 'll', 'archive'] as const) {
+      it(`a self-contained program as ${kind}`, () => {
+        const source = join(FIXTURES, 'loop.c');
+        const bc = compileC({ major, source, out: out(`alone.bc`), mode: 'bc' });
+        const input = {
+          bc: () => bc,
+          flto: () => compileC({ major, source, out: out('alone.flto.o'), mode: 'flto' }),
+          elf: () => embedBitcodeInElf(major, compileC({ major, source, out: out('alone.elf.o'), mode: 'obj' }), bc, out('alone.embedded.o')),
+          ll: () => compileC({ major, source, out: out('alone.ll'), mode: 'll' }),
+          archive: () => makeArchive(major, out('alone.a'), [bc]),
+        }[kind]();
+        const path = out(`alone-${kind}.o`);
+        linkOk([input, '--btf', '-o', path]);
+        const obj = object(path);
+        expect(obj.programs.map((p) => p.name)).toEqual(['sum_bytes']);
+        expect(obj.license).toBe('GPL');
+        expect(btfFuncLinkage(obj, 'sum_bytes')).toBe('global');
+      });
+    }
+  });
+
+  describe('every input kind, mixed', () => {
     const kinds = ['bc', 'lto', 'elf', 'll', 'archive'] as const;
     const pick = (kind: (typeof kinds)[number], which: 'lib' | 'prog') => {
       const map = {
