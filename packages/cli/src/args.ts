@@ -32,6 +32,10 @@ export type ParsedCommand =
       log: { level?: LogLevel; file?: string };
       /** Path given with `--export-symbols`; read it and merge `readExportSymbolsFile` into `options.exports`. */
       exportSymbolsFile?: string;
+      /** `--report PATH`: link with `report: true` in the LinkEnvironment and write LinkResult.report there as JSON. */
+      reportFile?: string;
+      /** `--timings`: print the time of each stage to stderr. */
+      timings?: true;
     };
 
 type OptionId =
@@ -59,6 +63,8 @@ type OptionId =
   | 'debug'
   | 'llvm-path'
   | 'print-llvm'
+  | 'report'
+  | 'timings'
   | 'help'
   | 'version';
 
@@ -109,6 +115,8 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'debug', long: 'debug', hidden: true },
   { id: 'llvm-path', long: 'llvm-path', value: 'PATH' },
   { id: 'print-llvm', long: 'print-llvm' },
+  { id: 'report', long: 'report', value: 'PATH' },
+  { id: 'timings', long: 'timings' },
   { id: 'help', long: 'help', short: 'h' },
   { id: 'version', long: 'version', short: 'V' },
 ];
@@ -225,6 +233,8 @@ class ParseState {
   readonly options: LinkOptions = defaultLinkOptions();
   readonly log: { level?: LogLevel; file?: string } = {};
   exportSymbolsFile?: string;
+  reportFile?: string;
+  timings = false;
   private emitSeen = false;
   private outputSeen = false;
   private printLlvm = false;
@@ -319,6 +329,12 @@ class ParseState {
       case 'print-llvm':
         this.printLlvm = true;
         break;
+      case 'report':
+        this.reportFile = v;
+        break;
+      case 'timings':
+        this.timings = true;
+        break;
     }
     return undefined;
   }
@@ -339,6 +355,8 @@ class ParseState {
     this.options.inputs = this.inputs;
     const command: ParsedCommand = { kind: 'link', options: this.options, log: this.log };
     if (this.exportSymbolsFile !== undefined) command.exportSymbolsFile = this.exportSymbolsFile;
+    if (this.reportFile !== undefined) command.reportFile = this.reportFile;
+    if (this.timings) command.timings = true;
     return command;
   }
 }

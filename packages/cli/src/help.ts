@@ -64,6 +64,13 @@ const GROUPS: readonly OptionGroup[] = [
     ],
   },
   {
+    title: 'Reports',
+    rows: [
+      ['    --report <PATH>', 'Write a JSON link report to PATH: the input (file or archive member) that defined each symbol, and which symbols stayed exported, were internalized or were removed by optimization, plus stage times [default: off]'],
+      ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, optimize …, codegen …, write …, total … [default: off]'],
+    ],
+  },
+  {
     title: 'LLVM selection',
     rows: [
       ['    --llvm-path <PATH>', 'libLLVM to use: a library file or an install prefix [default: auto]'],
@@ -105,6 +112,17 @@ const PREAMBLE = [
   '',
   'Usage: bpf-linker [OPTIONS] --output <OUTPUT> <INPUTS>...',
   '       bpf-linker --print-llvm [--llvm-path <PATH>]',
+  '       bpf-linker verify <OBJECT>... [--json] [--logs]',
+  '       bpf-linker inspect <OBJECT> [--json] [--btf]',
+  '',
+  'Commands (the first argument, when it is exactly the word and no file of that name exists here):',
+  "  verify   Load every program of each object into the running kernel's verifier (through libbpf)",
+  "           and print each program's verdict, with the verifier's log for rejected ones; nothing",
+  '           stays loaded. Needs root or CAP_BPF. Exit status: 0 all accepted, 1 a program was',
+  '           rejected, 2 verification could not run. More: bpf-linker verify --help',
+  '  inspect  Show what an object contains: programs (section, instructions, calls, back-edges), maps',
+  '           (type, key/value sizes), globals and BTF data sections, license, BTF, section sizes.',
+  '           More: bpf-linker inspect --help',
   '',
   'Arguments:',
   '  <INPUTS>...  Files to link, in order: LLVM bitcode or IR text, ELF objects with a .llvmbc section,',

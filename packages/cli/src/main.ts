@@ -2,7 +2,7 @@
  * The `bpf-linker` executable: parses arguments (bpf-linker compatible), calls the core's
  * link(), and formats errors. No linking logic lives here.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import {
   LinkError,
   createLogger,
@@ -17,6 +17,9 @@ import {
 } from '@bpf-linker/core';
 import { parseArgs, readExportSymbolsFile } from './args';
 import { HELP_TEXT, versionText } from './help';
+import { runInspect } from './commands/inspect';
+import { formatTimings, writeLinkReport } from './commands/link-output';
+import { runVerify } from './commands/verify';
 
 declare const BPF_LINKER_VERSION: string;
 const VERSION = typeof BPF_LINKER_VERSION === 'string' ? BPF_LINKER_VERSION : '0.0.0-dev';
@@ -54,7 +57,15 @@ function printLlvm(llvmPath: string | undefined): void {
   process.stdout.write('For each link the library must be at least as new as the newest bitcode producer among the inputs;\nthe same major.minor is preferred, and rustc\'s own libLLVM for rustc\'s bitcode.\n');
 }
 
+/**
+ * Subcommands. For compatibility with bpf-linker, which takes only inputs as positionals, the
+ * first argument is a command only when it is exactly its name and no file of that name exists.
+ */
+const COMMANDS: Record<string, (argv: readonly string[]) => number> = { verify: runVerify, inspect: runInspect };
+
 export function main(argv: string[]): number {
+  const subcommand = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : undefined;
+  if (subcommand !== undefined && !existsSync(subcommand)) return COMMANDS[subcommand](argv.slice(1));
   // bpf-linker rewrites `-flavor` to `--flavor` (which no longer exists) before parsing.
   let logger: Logger | undefined;
   try {
@@ -85,12 +96,14 @@ export function main(argv: string[]): number {
           }
           options.exports.push(...readExportSymbolsFile(text));
         }
-        const result = linkSync(options, { logger, env: process.env });
+        const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined });
         logger.debug(
           `wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); stage times (ms): ${Object.entries(result.timings)
             .map(([k, v]) => `${k} ${v!.toFixed(1)}`)
             .join(', ')}`,
         );
+        if (command.reportFile !== undefined) writeLinkReport(command.reportFile, result);
+        if (command.timings) process.stderr.write(formatTimings(result.timings));
         return 0;
       }
     }

@@ -407,6 +407,7 @@ describe('--opt=value works for every option that takes a value', () => {
     'log-file': ['l.log', (p) => p.log.file],
     'fatal-errors': ['false', (p) => String(p.options.fatalErrors)],
     'llvm-path': ['/usr/lib/llvm-21', (p) => p.options.llvmPath],
+    report: ['link.json', (p) => p.reportFile],
   };
 
   for (const option of CLI_OPTIONS.filter((o) => o.long !== undefined && o.value !== undefined)) {
@@ -591,7 +592,7 @@ describe('help and version', () => {
       '--internalize', '-L <DIR>', '--llvm-args <ARGS>', '--unroll-loops', '--ignore-inline-never',
       '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
-      '-h, --help', '-V, --version',
+      '-h, --help', '-V, --version', '--report <PATH>', '--timings',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -23,7 +23,9 @@ export type LinkErrorCode =
   | 'EMIT_FAILED'
   | 'LLVM_DIAGNOSTIC_ERRORS'
   | 'LLVM_FATAL'
-  | 'OUTPUT_FAILED';
+  | 'OUTPUT_FAILED'
+  | 'LIBBPF_NOT_FOUND'
+  | 'BPF_NOT_PERMITTED';
 
 export interface LinkErrorDetails {
   /** The input file involved, as the user named it. */

@@ -4,3 +4,4 @@ export * from './btf-ext';
 export * from './btfdump';
 export * from './instructions';
 export * from './bpf-object';
+export * from './inspect';

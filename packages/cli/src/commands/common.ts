@@ -1,0 +1,89 @@
+/** What the `verify` and `inspect` commands share: a small argument parser and reading objects. */
+import { readFileSync } from 'node:fs';
+import { EM_BPF, LinkError, isElf, readElf } from '@bpf-linker/core';
+
+export interface CommandFlag {
+  /** Long name without `--`. */
+  long: string;
+  short?: string;
+  /** Value placeholder; absent for flags. */
+  value?: string;
+}
+
+export interface ParsedCommandArgs {
+  positionals: string[];
+  /** Flags given, by long name: `true` for flags, the value for options (the last one wins). */
+  flags: Map<string, string | true>;
+}
+
+/** `--flag`, `--opt VALUE`, `--opt=VALUE`, `-h`, `--` and positionals, in any order. */
+export function parseCommandArgs(command: string, argv: readonly string[], known: readonly CommandFlag[]): ParsedCommandArgs {
+  const parsed: ParsedCommandArgs = { positionals: [], flags: new Map() };
+  let positionalOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (positionalOnly || arg === '-' || !arg.startsWith('-')) {
+      parsed.positionals.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      positionalOnly = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') ? arg.slice(2, eq < 0 ? undefined : eq) : arg.slice(1);
+    const flag = known.find((f) => (arg.startsWith('--') ? f.long === name : f.short === name));
+    if (flag === undefined) {
+      throw usage(command, `unexpected argument '${arg}' found`, `to pass '${arg}' as a file, put it after '--'`);
+    }
+    if (flag.value === undefined) {
+      if (eq >= 0) throw usage(command, `'--${flag.long}' takes no value`);
+      parsed.flags.set(flag.long, true);
+    } else if (eq >= 0 && arg.startsWith('--')) {
+      parsed.flags.set(flag.long, arg.slice(eq + 1));
+    } else {
+      const value = argv[++i];
+      if (value === undefined) throw usage(command, `a value is required for '--${flag.long} <${flag.value}>'`);
+      parsed.flags.set(flag.long, value);
+    }
+  }
+  return parsed;
+}
+
+export function usage(command: string, message: string, hint?: string): LinkError {
+  const more = `for more information, try 'bpf-linker ${command} --help'`;
+  return new LinkError('INVALID_ARGUMENT', message, { hint: hint ? `${hint}; ${more}` : more });
+}
+
+/** The bytes of a BPF ELF object, or an error that says what the file is instead. */
+export function readBpfObjectFile(path: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new LinkError('INPUT_NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: path,
+      hint: 'pass the path of a BPF object (the output of bpf-linker, or clang -target bpf -c)',
+    });
+  }
+  const machine = isElf(bytes) ? readElf(bytes).machine : undefined;
+  if (machine !== EM_BPF) {
+    throw new LinkError('INVALID_INPUT', `${path} is not a BPF object (${machine === undefined ? 'not an ELF file' : `ELF for machine ${machine}`})`, {
+      file: path,
+      hint: 'link bitcode into an object first: bpf-linker -o prog.o <inputs>... (the default --emit obj)',
+    });
+  }
+  return bytes;
+}
+
+/** `Error: <message>\n  hint: <hint>` on stderr, as the linker prints its errors. */
+export function printError(e: unknown): void {
+  const text = e instanceof LinkError ? e.format() : `internal error: ${(e as Error)?.stack ?? String(e)}`;
+  process.stderr.write(`Error: ${text}\n`);
+}
+
+/** An error as JSON output carries it. */
+export function errorJson(e: unknown): { code: string; message: string; hint?: string } {
+  if (e instanceof LinkError) return e.hint ? { code: e.code, message: e.message, hint: e.hint } : { code: e.code, message: e.message };
+  return { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
+}

@@ -1,0 +1,89 @@
+/** `bpf-linker verify <OBJECT>...`: every program of each object through the kernel's verifier. */
+import { basename, extname } from 'node:path';
+import { formatVerifyResult, verifyObject, type VerifyOptions, type VerifyResult } from '@bpf-linker/core';
+import { errorJson, parseCommandArgs, printError, readBpfObjectFile, usage, type CommandFlag } from './common';
+
+export const VERIFY_HELP = `Loads every program of each BPF object into the running kernel's verifier, through libbpf, and
+reports a verdict per program: OK with the verifier's statistics, or REJECTED with the verifier's
+log. Each program gets its own verdict: when one is rejected, the others are loaded again one at a
+time. Nothing stays loaded or pinned (maps asking for pinning are not pinned).
+
+Usage: bpf-linker verify [OPTIONS] <OBJECT>...
+
+Options:
+  --json              Print the results as JSON (an array, one entry per object)
+  --logs              Ask the verifier for its complete log (level 2: every instruction with the
+                      register states) for every program, accepted ones included, and print it
+                      [default: statistics when accepted, the failing path when rejected]
+  --log-size <BYTES>  First size of each program's log buffer; it doubles while the log does not
+                      fit, up to 256 MiB [default: 1048576]
+  --libbpf <PATH>     libbpf shared object to use [default: the system's libbpf.so.1]
+  -h, --help          Print this help
+
+Needs root, or CAP_BPF with CAP_PERFMON (tracing) and CAP_NET_ADMIN (networking programs).
+
+Exit status: 0 every program accepted, 1 a program was rejected, 2 verification could not run
+(no permission, no libbpf, not a BPF object).
+`;
+
+const FLAGS: readonly CommandFlag[] = [
+  { long: 'json' },
+  { long: 'logs' },
+  { long: 'log-size', value: 'BYTES' },
+  { long: 'libbpf', value: 'PATH' },
+  { long: 'help', short: 'h' },
+];
+
+const EXIT_REJECTED = 1;
+const EXIT_CANNOT_VERIFY = 2;
+
+export function runVerify(argv: readonly string[]): number {
+  let json = false;
+  try {
+    const { positionals, flags } = parseCommandArgs('verify', argv, FLAGS);
+    json = flags.has('json');
+    if (flags.has('help')) {
+      process.stdout.write(VERIFY_HELP);
+      return 0;
+    }
+    if (positionals.length === 0) throw usage('verify', 'no object to verify', 'usage: bpf-linker verify [OPTIONS] <OBJECT>...');
+    const options: VerifyOptions = {};
+    if (flags.has('logs')) options.logLevel = 2;
+    const logSize = flags.get('log-size');
+    if (typeof logSize === 'string') {
+      if (!/^\d+$/.test(logSize) || Number(logSize) < 256) throw usage('verify', `invalid --log-size '${logSize}'`, 'give a number of bytes, at least 256');
+      options.logSize = Number(logSize);
+    }
+    const libbpf = flags.get('libbpf');
+    if (typeof libbpf === 'string') options.libbpfPath = libbpf;
+
+    let status = 0;
+    const entries: object[] = [];
+    for (const path of positionals) {
+      let result: VerifyResult;
+      try {
+        result = verifyObject(readBpfObjectFile(path), { ...options, objectName: objectName(path) });
+      } catch (e) {
+        status = EXIT_CANNOT_VERIFY;
+        if (json) entries.push({ path, error: errorJson(e) });
+        else printError(e);
+        continue;
+      }
+      if (!result.accepted) status = Math.max(status, EXIT_REJECTED);
+      if (json) entries.push({ path, ...result });
+      else process.stdout.write(formatVerifyResult(result, { label: path, logs: options.logLevel !== undefined }));
+    }
+    if (json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    return status;
+  } catch (e) {
+    if (json) process.stdout.write(`${JSON.stringify([{ error: errorJson(e) }], null, 2)}\n`);
+    else printError(e);
+    return EXIT_CANNOT_VERIFY;
+  }
+}
+
+/** libbpf's object name (used in its messages): the file name without its extension. */
+function objectName(path: string): string {
+  const base = basename(path);
+  return base.slice(0, base.length - extname(base).length) || base;
+}

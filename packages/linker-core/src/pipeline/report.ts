@@ -1,0 +1,166 @@
+/**
+ * The link report: which input defined each symbol, and what became of it — still external
+ * (exported), given internal linkage by the linker (internalized), or gone from the output after
+ * optimization (removed: inlined everywhere, or unused once internal).
+ *
+ * Only symbols with non-local linkage in their input are followed: those are the ones linking
+ * resolves across inputs. `static` functions and variables stay private to their input (and
+ * may be renamed when two inputs use one name), so they are not attributed.
+ */
+import { describeOrigin } from '../errors';
+import type { InputOrigin, InputUnit, SkippedInput } from '../inputs/types';
+import type { LlvmLibrary } from '../llvm/library';
+import { functions, globalAliases, globalVariables, isDeclaration, valueName } from '../llvm/module';
+import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
+import type { ExportMode } from './exports';
+
+export type SymbolKind = 'function' | 'variable' | 'alias';
+
+/** One definition in a module. */
+export interface ModuleDefinition {
+  name: string;
+  kind: SymbolKind;
+  linkage: number;
+}
+
+const LOCAL_LINKAGES = new Set<number>([Linkage.Internal, Linkage.Private]);
+/** Definitions another input's definition may replace without a clash. */
+const REPLACEABLE_LINKAGES = new Set<number>([Linkage.WeakAny, Linkage.WeakODR, Linkage.LinkOnceAny, Linkage.LinkOnceODR, Linkage.Common]);
+
+/** Every named definition of a module (functions with bodies, initialized globals, aliases), `llvm.*` aside. */
+export function moduleDefinitions(lib: LlvmLibrary, m: ModuleRef): ModuleDefinition[] {
+  const out: ModuleDefinition[] = [];
+  const consider = (v: ValueRef, kind: SymbolKind) => {
+    if (kind !== 'alias' && isDeclaration(lib, v)) return;
+    const linkage = lib.api.LLVMGetLinkage(v);
+    // available_externally is a copy for the optimizer; the definition lives elsewhere.
+    if (linkage === Linkage.AvailableExternally) return;
+    const name = valueName(lib, v);
+    if (name !== '' && !name.startsWith('llvm.')) out.push({ name, kind, linkage });
+  };
+  for (const f of functions(lib, m)) consider(f, 'function');
+  for (const g of globalVariables(lib, m)) consider(g, 'variable');
+  for (const a of globalAliases(lib, m)) consider(a, 'alias');
+  return out;
+}
+
+interface Definer {
+  origin: InputOrigin;
+  kind: SymbolKind;
+  /** Replaceable (weak, linkonce, common): a later non-replaceable definition wins. */
+  replaceable: boolean;
+}
+
+/**
+ * Records, input by input, the non-local definitions of each parsed module before merging
+ * consumes it. The winner follows the IR linker: the first definition, unless it is weak or
+ * linkonce and a later input has a strong one.
+ */
+export class InputDefinitions {
+  private readonly definers = new Map<string, Definer>();
+  private readonly inputs: { origin: InputOrigin; kind: InputUnit['kind']; producer?: string; defines: string[] }[] = [];
+
+  constructor(private readonly lib: LlvmLibrary) {}
+
+  record(unit: InputUnit, m: ModuleRef): void {
+    const defines: string[] = [];
+    for (const d of moduleDefinitions(this.lib, m)) {
+      if (LOCAL_LINKAGES.has(d.linkage)) continue;
+      defines.push(d.name);
+      const replaceable = REPLACEABLE_LINKAGES.has(d.linkage);
+      const previous = this.definers.get(d.name);
+      if (previous === undefined || (previous.replaceable && !replaceable)) {
+        this.definers.set(d.name, { origin: unit.origin, kind: d.kind, replaceable });
+      }
+    }
+    const input: (typeof this.inputs)[number] = { origin: unit.origin, kind: unit.kind, defines };
+    if (unit.producer !== undefined) input.producer = unit.producer;
+    this.inputs.push(input);
+  }
+
+  /** The report, given the output module after optimization and what the linker internalized. */
+  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[] }): LinkReport {
+    const remaining = new Map(moduleDefinitions(this.lib, output).map((d) => [d.name, d]));
+    const internalized = new Set(facts.internalized);
+    const symbols: LinkReportSymbol[] = [];
+    for (const [name, definer] of this.definers) {
+      const now = remaining.get(name);
+      const status: SymbolStatus = now === undefined ? 'removed' : LOCAL_LINKAGES.has(now.linkage) ? 'internalized' : 'exported';
+      const { file, member } = definer.origin;
+      symbols.push({
+        name,
+        kind: definer.kind,
+        definedBy: describeOrigin(file, member),
+        file,
+        ...(member !== undefined && { member }),
+        status,
+        ...(internalized.has(name) && { internalizedByLinker: true as const }),
+      });
+    }
+    return {
+      version: 1,
+      exportMode: facts.exportMode,
+      inputs: this.inputs.map(({ origin: { file, member }, kind, producer, defines }) => ({
+        input: describeOrigin(file, member),
+        file,
+        ...(member !== undefined && { member }),
+        kind,
+        ...(producer !== undefined && { producer }),
+        defines,
+      })),
+      skipped: facts.skipped.map((s) => ({ input: describeOrigin(s.origin.file, s.origin.member), reason: s.reason })),
+      symbols,
+      exported: symbols.filter((s) => s.status === 'exported').map((s) => s.name),
+      internalized: [...facts.internalized],
+      removed: symbols.filter((s) => s.status === 'removed').map((s) => s.name),
+    };
+  }
+}
+
+/**
+ * `exported`: external in the output. `internalized`: in the output with internal linkage.
+ * `removed`: no longer in the output.
+ */
+export type SymbolStatus = 'exported' | 'internalized' | 'removed';
+
+export interface LinkReportSymbol {
+  name: string;
+  kind: SymbolKind;
+  /** The input whose definition was kept: `path` or `archive(member)`. */
+  definedBy: string;
+  file: string;
+  member?: string;
+  status: SymbolStatus;
+  /** The linker gave it internal linkage (export mode); it may have been removed afterwards. */
+  internalizedByLinker?: true;
+}
+
+export interface LinkReportInput {
+  /** `path` or `archive(member)`. */
+  input: string;
+  file: string;
+  member?: string;
+  kind: InputUnit['kind'];
+  /** Producer of the bitcode (`LLVM22.1.8`), when it records one. */
+  producer?: string;
+  /** Names of its non-local definitions, in module order. */
+  defines: string[];
+}
+
+export interface LinkReport {
+  /** Format version of this report. */
+  version: 1;
+  exportMode: ExportMode;
+  /** Units linked, in link order (archive members one by one). */
+  inputs: LinkReportInput[];
+  /** Inputs read and not linked, with the reason. */
+  skipped: { input: string; reason: string }[];
+  /** Every non-local definition of the inputs, with the input that defined it and its fate. */
+  symbols: LinkReportSymbol[];
+  /** Names still external in the output. */
+  exported: string[];
+  /** Names the linker internalized (some of them may also be in `removed`). */
+  internalized: string[];
+  /** Names defined in the inputs and absent from the output. */
+  removed: string[];
+}
