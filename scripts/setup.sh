@@ -22,6 +22,17 @@ declare -A NEED=(
   [rustc-web]=/usr/bin/rustc
   [cargo-web]=/usr/bin/cargo
   [libstd-rust-web-dev-bpf]=/usr/lib/rustlib/bpfel-unknown-none/lib
+  # e2e/kernels: Debian kernels under QEMU with a static libbpf loader (scripts/kernels.sh)
+  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+  [busybox-static]=/usr/share/doc/busybox-static
+  [cpio]=/usr/bin/cpio
+  [xz-utils]=/usr/bin/xz
+  [gcc]=/usr/bin/gcc
+  [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
+  [libelf-dev]=/usr/lib/x86_64-linux-gnu/libelf.a
+  [zlib1g-dev]=/usr/lib/x86_64-linux-gnu/libz.a
+  # e2e/corpus: third-party BPF C sources (cilium/ebpf's testdata)
+  [golang-github-cilium-ebpf-dev]=/usr/share/gocode/src/github.com/cilium/ebpf/testdata/common.h
 )
 
 missing=()

@@ -38,7 +38,7 @@ function makeLogger(level: LogLevel, logFile: string | undefined): Logger {
 }
 
 function printLlvm(llvmPath: string | undefined): void {
-  const candidates = findLlvmCandidates(undefined, process.env);
+  const candidates = findLlvmCandidates(undefined, process.env, true);
   const forced = llvmPath ?? process.env.BPF_LINKER_LLVM;
   const ranked = rankCandidates(candidates);
   process.stdout.write('libLLVM candidates (most preferred first):\n');

@@ -96,7 +96,7 @@ function readArchive(file: string, bytes: Uint8Array, out: ReadInputsResult, log
     const origin = { file, member: member.name };
     // rustc's metadata (an ELF on Linux, a Mach-O on macOS); never code, so skip it by name.
     if (member.name.startsWith('lib.rmeta')) {
-      skip(out, logger, 'warn', origin, 'rustc metadata (lib.rmeta), not code');
+      skip(out, logger, 'info', origin, 'rustc metadata (lib.rmeta), not code');
       continue;
     }
     const kind = member.bytes.length === 0 ? 'unknown' : detectInputKind(member.bytes);
@@ -157,16 +157,21 @@ function bitcodeUnit(origin: InputOrigin, bytes: Uint8Array, what: string): Inpu
 /** The first section named exactly `.llvmbc`, as bpf-linker takes it. */
 function embeddedBitcodeUnit(origin: InputOrigin, bytes: Uint8Array, out: ReadInputsResult, logger: Logger): InputUnit | undefined {
   let section: Uint8Array | undefined;
+  let definesNothing = false;
   try {
     const elf = readElf(bytes);
     const header = elf.section('.llvmbc');
     section = header && elf.sectionData(header);
+    definesNothing = !section && elf.symbols().every((s) => s.sectionIndex === 0);
   } catch (e) {
     if (!(e instanceof ElfFormatError)) throw e;
     throw inputError('CORRUPT_INPUT', origin, `corrupt ELF object: ${e.message}`, DAMAGED_HINT, e);
   }
   if (!section) {
-    skip(out, logger, 'warn', origin, "ELF object without a .llvmbc section (e.g. rustc's symbols.o)");
+    // rustc passes symbols.o (undefined symbols only) to every link: expected, so not a warning
+    // (rustc shows a linker's stderr as a warning on every build).
+    if (definesNothing) skip(out, logger, 'info', origin, "ELF object that defines no symbols (rustc's symbols.o)");
+    else skip(out, logger, 'warn', origin, "ELF object without a .llvmbc section (e.g. rustc's symbols.o)");
     return undefined;
   }
   if (section.length === 0) {

@@ -9,6 +9,8 @@ import type {
   BytesRef,
   ContextRef,
   CStringRef,
+  DbgRecordRef,
+  UseRef,
   DIBuilderRef,
   DiagnosticInfoRef,
   ErrorRef,
@@ -93,6 +95,7 @@ export interface LlvmApi {
   LLVMGetSection(v: ValueRef): string | null;
   LLVMGetEnumAttributeKindForName(name: string, len: number): number;
   LLVMRemoveEnumAttributeAtIndex(f: ValueRef, idx: number, kind: number): void;
+  LLVMRemoveCallSiteEnumAttribute(call: ValueRef, idx: number, kind: number): void;
 
   // Value and metadata plumbing
   LLVMIsAMDNode(v: ValueRef): ValueRef | null;
@@ -118,6 +121,21 @@ export interface LlvmApi {
   LLVMDisposeValueMetadataEntries(e: MetadataEntriesRef): void;
   LLVMInstructionGetDebugLoc(v: ValueRef): MetadataRef | null;
   LLVMInstructionSetDebugLoc(v: ValueRef, md: MetadataRef | null): void;
+  LLVMGetMDNodeNumOperands(v: ValueRef): number;
+  /** Fills `dest` (at least LLVMGetMDNodeNumOperands entries) with the operands as values; 0n for null. */
+  LLVMGetMDNodeOperands(v: ValueRef, dest: BigUint64Array): void;
+  LLVMIsACallInst(v: ValueRef): ValueRef | null;
+  /** Free with LLVMDisposeMessage. */
+  LLVMPrintValueToString(v: ValueRef): CStringRef;
+  LLVMGetFirstUse(v: ValueRef): UseRef | null;
+  LLVMGetNextUse(u: UseRef): UseRef | null;
+  LLVMGetUser(u: UseRef): ValueRef;
+  LLVMGetInstructionParent(v: ValueRef): BasicBlockRef | null;
+  LLVMGetBasicBlockParent(b: BasicBlockRef): ValueRef | null;
+  LLVMIsAGlobalVariable(v: ValueRef): ValueRef | null;
+  LLVMIsAGlobalValue(v: ValueRef): ValueRef | null;
+  LLVMIsAConstant(v: ValueRef): ValueRef | null;
+  LLVMGetComdat(v: ValueRef): bigint | null;
 
   // Debug-info readers and builders
   LLVMGetDINodeTag(md: MetadataRef): number;
@@ -126,6 +144,9 @@ export interface LlvmApi {
   LLVMDITypeGetOffsetInBits(md: MetadataRef): number | bigint;
   LLVMDIScopeGetFile(md: MetadataRef): MetadataRef | null;
   LLVMDISubprogramGetLine(md: MetadataRef): number;
+  LLVMDILocationGetLine(md: MetadataRef): number;
+  LLVMDILocationGetColumn(md: MetadataRef): number;
+  LLVMDIBuilderCreateDebugLocation(c: ContextRef, line: number, column: number, scope: MetadataRef, inlinedAt: MetadataRef | null): MetadataRef;
   LLVMGetSubprogram(f: ValueRef): MetadataRef | null;
   LLVMSetSubprogram(f: ValueRef, sp: MetadataRef): void;
   LLVMCreateDIBuilder(m: ModuleRef): DIBuilderRef;
@@ -182,6 +203,15 @@ export interface LlvmApi {
 export interface OptionalLlvmApi {
   /** LLVM >= 22: does not take ownership of the buffer. */
   LLVMParseIRInContext2?(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>, msg: Out<CStringRef>): number;
+  /** LLVM 19-22 ("soon to be deprecated"): converts between debug records and intrinsics. */
+  LLVMIsNewDbgInfoFormat?(m: ModuleRef): number;
+  LLVMSetIsNewDbgInfoFormat?(m: ModuleRef, useNewFormat: number): void;
+  /** Debug records (LLVM >= 21 for the full set). */
+  LLVMGetFirstDbgRecord?(inst: ValueRef): DbgRecordRef | null;
+  LLVMGetNextDbgRecord?(r: DbgRecordRef): DbgRecordRef | null;
+  LLVMDbgRecordGetKind?(r: DbgRecordRef): number;
+  LLVMDbgRecordGetDebugLoc?(r: DbgRecordRef): MetadataRef | null;
+  LLVMDbgVariableRecordGetVariable?(r: DbgRecordRef): MetadataRef | null;
 }
 
 const DECLARATIONS: Record<keyof LlvmApi, string> = {
@@ -242,6 +272,7 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMGetSection: 'const char *LLVMGetSection(void *v)',
   LLVMGetEnumAttributeKindForName: 'unsigned int LLVMGetEnumAttributeKindForName(const char *name, size_t len)',
   LLVMRemoveEnumAttributeAtIndex: 'void LLVMRemoveEnumAttributeAtIndex(void *f, unsigned int idx, unsigned int kind)',
+  LLVMRemoveCallSiteEnumAttribute: 'void LLVMRemoveCallSiteEnumAttribute(void *c, unsigned int idx, unsigned int kind)',
 
   LLVMIsAMDNode: 'void *LLVMIsAMDNode(void *v)',
   LLVMIsAMDString: 'void *LLVMIsAMDString(void *v)',
@@ -267,6 +298,19 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDisposeValueMetadataEntries: 'void LLVMDisposeValueMetadataEntries(void *e)',
   LLVMInstructionGetDebugLoc: 'void *LLVMInstructionGetDebugLoc(void *v)',
   LLVMInstructionSetDebugLoc: 'void LLVMInstructionSetDebugLoc(void *v, void *md)',
+  LLVMGetMDNodeNumOperands: 'unsigned int LLVMGetMDNodeNumOperands(void *v)',
+  LLVMGetMDNodeOperands: 'void LLVMGetMDNodeOperands(void *v, void *dest)',
+  LLVMIsACallInst: 'void *LLVMIsACallInst(void *v)',
+  LLVMPrintValueToString: 'void *LLVMPrintValueToString(void *v)',
+  LLVMGetFirstUse: 'void *LLVMGetFirstUse(void *v)',
+  LLVMGetNextUse: 'void *LLVMGetNextUse(void *u)',
+  LLVMGetUser: 'void *LLVMGetUser(void *u)',
+  LLVMGetInstructionParent: 'void *LLVMGetInstructionParent(void *v)',
+  LLVMGetBasicBlockParent: 'void *LLVMGetBasicBlockParent(void *b)',
+  LLVMIsAGlobalVariable: 'void *LLVMIsAGlobalVariable(void *v)',
+  LLVMIsAGlobalValue: 'void *LLVMIsAGlobalValue(void *v)',
+  LLVMIsAConstant: 'void *LLVMIsAConstant(void *v)',
+  LLVMGetComdat: 'void *LLVMGetComdat(void *v)',
 
   LLVMGetDINodeTag: 'uint16_t LLVMGetDINodeTag(void *md)',
   LLVMDITypeGetName: 'void *LLVMDITypeGetName(void *md, _Out_ size_t *len)',
@@ -274,6 +318,10 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDITypeGetOffsetInBits: 'uint64_t LLVMDITypeGetOffsetInBits(void *md)',
   LLVMDIScopeGetFile: 'void *LLVMDIScopeGetFile(void *md)',
   LLVMDISubprogramGetLine: 'unsigned int LLVMDISubprogramGetLine(void *md)',
+  LLVMDILocationGetLine: 'unsigned int LLVMDILocationGetLine(void *md)',
+  LLVMDILocationGetColumn: 'unsigned int LLVMDILocationGetColumn(void *md)',
+  LLVMDIBuilderCreateDebugLocation:
+    'void *LLVMDIBuilderCreateDebugLocation(void *c, unsigned int line, unsigned int column, void *scope, void *inlinedAt)',
   LLVMGetSubprogram: 'void *LLVMGetSubprogram(void *f)',
   LLVMSetSubprogram: 'void LLVMSetSubprogram(void *f, void *sp)',
   LLVMCreateDIBuilder: 'void *LLVMCreateDIBuilder(void *m)',
@@ -300,6 +348,13 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
 
 const OPTIONAL_DECLARATIONS: Record<keyof OptionalLlvmApi, string> = {
   LLVMParseIRInContext2: 'int LLVMParseIRInContext2(void *c, void *b, _Out_ void **m, _Out_ void **msg)',
+  LLVMIsNewDbgInfoFormat: 'int LLVMIsNewDbgInfoFormat(void *m)',
+  LLVMSetIsNewDbgInfoFormat: 'void LLVMSetIsNewDbgInfoFormat(void *m, int useNewFormat)',
+  LLVMGetFirstDbgRecord: 'void *LLVMGetFirstDbgRecord(void *inst)',
+  LLVMGetNextDbgRecord: 'void *LLVMGetNextDbgRecord(void *r)',
+  LLVMDbgRecordGetKind: 'int LLVMDbgRecordGetKind(void *r)',
+  LLVMDbgRecordGetDebugLoc: 'void *LLVMDbgRecordGetDebugLoc(void *r)',
+  LLVMDbgVariableRecordGetVariable: 'void *LLVMDbgVariableRecordGetVariable(void *r)',
 };
 
 export type LlvmFunctions = LlvmApi & OptionalLlvmApi;

@@ -4,7 +4,7 @@
  * exact patch level is read with LLVMGetVersion once a candidate is loaded.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 
 export type CandidateSource = 'flag' | 'env' | 'rustc' | 'system';
@@ -50,14 +50,32 @@ function librariesIn(dir: string, source: CandidateSource): LlvmCandidate[] {
     return [];
   }
   const out: LlvmCandidate[] = [];
+  // Versioned names first: they carry the minor version, which a dashed name only assumes.
+  names.sort((a, b) => Number(!SONAME.test(a)) - Number(!SONAME.test(b)));
   for (const name of names) {
     const v = parseLibraryFileName(name);
-    if (!v || !SONAME.test(name)) continue; // the dashed names are symlinks or, for rustc, ld scripts
+    if (!v) continue;
     const full = join(dir, name);
     if (!isRegularFile(full)) continue;
+    // A dashed name is a symlink to the versioned file, or in rustup toolchains a tiny ld script
+    // naming it; older toolchains shipped the library itself under that name.
+    if (!SONAME.test(name) && !isElfFile(full)) continue;
     out.push({ path: realpathSync(full), source, ...v });
   }
-  return out;
+  return dedupe(out);
+}
+
+function isElfFile(p: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(p, 'r');
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
@@ -84,8 +102,14 @@ export function resolveUserLibraryPath(given: string, source: CandidateSource): 
   return { path: real, source, major: v?.major ?? 0, minor: v?.minor ?? 0, rustc: v?.rustc };
 }
 
-/** rustc's own libLLVM, from the directories rustc puts in the linker's environment, or `rustc --print sysroot`. */
-export function findRustcLibraries(env: NodeJS.ProcessEnv = process.env): LlvmCandidate[] {
+/**
+ * rustc's own libLLVM, from the directories rustc puts in the linker's environment, or
+ * `rustc --print sysroot`. With `wantRustc` (the rustc named in a bitcode producer, e.g.
+ * `1.97.0-nightly`), rustup's other toolchains are searched too for that exact library, so
+ * bitcode from `cargo +nightly` links with nightly's LLVM even when bpf-linker is run by hand
+ * and the default toolchain is another one.
+ */
+export function findRustcLibraries(env: NodeJS.ProcessEnv = process.env, wantRustc?: string): LlvmCandidate[] {
   const dirs = new Set<string>();
   for (const d of (env.LD_LIBRARY_PATH ?? '').split(delimiter)) if (d) dirs.add(d);
   // rustc runs its linker with <sysroot>/lib/rustlib/<host>/bin first in PATH.
@@ -106,7 +130,22 @@ export function findRustcLibraries(env: NodeJS.ProcessEnv = process.env): LlvmCa
   }
   const out: LlvmCandidate[] = [];
   for (const d of dirs) out.push(...librariesIn(d, 'rustc').filter((c) => c.rustc !== undefined));
+  if (wantRustc && !out.some((c) => c.rustc === wantRustc)) {
+    for (const d of rustupToolchainLibDirs(env)) out.push(...librariesIn(d, 'rustc').filter((c) => c.rustc === wantRustc));
+  }
   return dedupe(out);
+}
+
+/** `<toolchain>/lib` of every rustup toolchain ($RUSTUP_HOME, default ~/.rustup). */
+function rustupToolchainLibDirs(env: NodeJS.ProcessEnv): string[] {
+  const home = env.RUSTUP_HOME || (env.HOME ? join(env.HOME, '.rustup') : undefined);
+  if (!home) return [];
+  const toolchains = join(home, 'toolchains');
+  try {
+    return readdirSync(toolchains).map((t) => join(toolchains, t, 'lib'));
+  } catch {
+    return [];
+  }
 }
 
 /** Packaged LLVMs: /usr/lib/llvm-NN/lib, llvm-config-NN --libdir, and the dynamic loader's cache. */

@@ -18,6 +18,8 @@ export type ErrorRef = Ref<'Error'>;
 export type DIBuilderRef = Ref<'DIBuilder'>;
 export type DiagnosticInfoRef = Ref<'DiagnosticInfo'>;
 export type MetadataEntriesRef = Ref<'ValueMetadataEntries'>;
+export type DbgRecordRef = Ref<'DbgRecord'>;
+export type UseRef = Ref<'Use'>;
 /** A C string owned by LLVM (free with LLVMDisposeMessage / LLVMDisposeErrorMessage). */
 export type CStringRef = Ref<'CString'>;
 /** A pointer into LLVM-owned bytes (not NUL-terminated; comes with a length). */

@@ -84,11 +84,14 @@ function tooOld(lib: LlvmLibrary, need: ProducerRequirement | undefined): boolea
   return need !== undefined && compareVersions(lib.version, need.version) < 0;
 }
 
-export function findLlvmCandidates(need: ProducerRequirement | undefined, env: NodeJS.ProcessEnv): LlvmCandidate[] {
+/**
+ * Candidate libraries for a requirement. rustc is only asked (a process spawn) when its bitcode
+ * is involved, nothing else fits, or `everything` is set (for --print-llvm).
+ */
+export function findLlvmCandidates(need: ProducerRequirement | undefined, env: NodeJS.ProcessEnv, everything = false): LlvmCandidate[] {
   const system = findSystemLibraries();
-  // rustc is only asked (a process spawn) when its bitcode is involved or nothing else fits.
   const systemFits = rankCandidates(system, need).length > 0;
-  const rustc = need?.rustc || !systemFits ? findRustcLibraries(env) : [];
+  const rustc = everything || need?.rustc || !systemFits ? findRustcLibraries(env, need?.rustc) : [];
   return [...rustc, ...system];
 }
 

@@ -1,7 +1,7 @@
 /** Stage: give internal linkage to everything the export decision did not keep. */
 import type { Logger } from '../log';
 import type { LlvmLibrary } from '../llvm/library';
-import { functions, moduleInlineAsm, valueName } from '../llvm/module';
+import { basicBlocks, functions, instructions, moduleInlineAsm, valueName } from '../llvm/module';
 import { AttributeFunctionIndex, Linkage, Visibility, type ModuleRef } from '../llvm/types';
 import type { ExportDecision } from './exports';
 
@@ -20,7 +20,11 @@ export function internalize(lib: LlvmLibrary, m: ModuleRef, exports: ExportDecis
   return exports.toInternalize.map((s) => s.name);
 }
 
-/** --ignore-inline-never: lets the inliner inline everything (kernels without bpf-to-bpf calls). */
+/**
+ * --ignore-inline-never: lets the inliner inline everything (kernels without bpf-to-bpf calls).
+ * rustc (1.9x) marks the call sites of an `#[inline(never)]` function `noinline` as well, so the
+ * attribute goes from calls too, not only from functions as upstream does.
+ */
 export function removeNoInline(lib: LlvmLibrary, m: ModuleRef): number {
   const { api } = lib;
   const kind = api.LLVMGetEnumAttributeKindForName('noinline', 'noinline'.length);
@@ -29,6 +33,11 @@ export function removeNoInline(lib: LlvmLibrary, m: ModuleRef): number {
     if (valueName(lib, f).startsWith('llvm.')) continue;
     api.LLVMRemoveEnumAttributeAtIndex(f, AttributeFunctionIndex, kind);
     n++;
+    for (const b of basicBlocks(lib, f)) {
+      for (const i of instructions(lib, b)) {
+        if (api.LLVMIsACallInst(i) !== null) api.LLVMRemoveCallSiteEnumAttribute(i, AttributeFunctionIndex, kind);
+      }
+    }
   }
   return n;
 }

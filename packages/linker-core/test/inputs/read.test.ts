@@ -197,7 +197,7 @@ describe('archives', () => {
     expect(units.map((u) => u.producer)).toEqual([clangProducer(19), clangProducer(22)]);
   });
 
-  it('skips an rlib-like lib.rmeta ELF member with a warning', () => {
+  it('skips an rlib-like lib.rmeta ELF member (info: rustc always passes rlibs)', () => {
     const rlibDir = join(dir, 'rlib');
     mkdirSync(rlibDir, { recursive: true });
     const rmeta = join(rlibDir, 'lib.rmeta');
@@ -207,7 +207,7 @@ describe('archives', () => {
     const result = readInputs([archive], logger);
     expect(result.units.map((u) => u.origin.member)).toEqual(['program22.bc']);
     expect(result.skipped).toEqual([{ origin: { file: archive, member: 'lib.rmeta' }, reason: 'rustc metadata (lib.rmeta), not code' }]);
-    expect(logger.lines).toContain(`WARN ${archive}(lib.rmeta): rustc metadata (lib.rmeta), not code: skipped`);
+    expect(logger.lines).toContain(`INFO ${archive}(lib.rmeta): rustc metadata (lib.rmeta), not code: skipped`);
   });
 
   it('reads a real rustc rlib: the codegen units, not lib.rmeta', (ctx) => {
@@ -227,7 +227,8 @@ describe('archives', () => {
       expect(unit.producer).toMatch(/^LLVM\d+\.\d+\.\d+/);
     }
     expect(result.skipped.map((s) => s.origin.member)).toEqual(['lib.rmeta']);
-    expect(logger.lines.filter((l) => l.startsWith('WARN'))).toEqual([`WARN ${rlib}(lib.rmeta): rustc metadata (lib.rmeta), not code: skipped`]);
+    expect(logger.lines.filter((l) => l.startsWith('WARN'))).toEqual([]);
+    expect(logger.lines).toContain(`INFO ${rlib}(lib.rmeta): rustc metadata (lib.rmeta), not code: skipped`);
   });
 
   it('rejects an archive inside an archive, naming both', () => {

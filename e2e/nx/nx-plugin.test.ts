@@ -1,0 +1,223 @@
+/**
+ * The Nx plugin in a real, temporary Nx workspace: the core, CLI and plugin packed with
+ * `npm pack` and installed from the tarballs (no registry publish), `nx add`, the generators,
+ * then `nx run` with real clang, the linker, cargo and the kernel; Nx's cache must hit and miss
+ * for the right reasons, and the project graph must show the library dependency.
+ *
+ * One npm install is shared by every test; they run in order on one workspace.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBpfObject } from '@bpf-linker/core';
+import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const NX_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.nx;
+const noKernel = kernelLoadUnavailable();
+const noRust = !existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib') ? 'Debian cargo with the prebuilt BPF core is missing (scripts/setup.sh)' : null;
+
+let tmp: string;
+let ws: string;
+let env: NodeJS.ProcessEnv;
+
+function run(cmd: string, args: string[], cwd = ws): { status: number; output: string } {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+}
+
+function nx(...args: string[]): string {
+  const r = run('npx', ['--no-install', 'nx', ...args]);
+  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (exit ${r.status}):\n${r.output}`);
+  return r.output;
+}
+
+/** `nx run …` with static output, so each task says whether it came from the cache. */
+const nxRun = (target: string) => nx('run', target, '--outputStyle=static');
+
+function cacheState(output: string, task: string): 'hit' | 'miss' {
+  const line = output.split('\n').find((l) => l.startsWith(`> nx run ${task}`));
+  if (!line) throw new Error(`task ${task} did not run:\n${output}`);
+  return /\[(local cache|existing outputs match the cache, left as is)\]/.test(line) ? 'hit' : 'miss';
+}
+
+function edit(path: string, change: (text: string) => string): void {
+  const file = join(ws, path);
+  writeFileSync(file, change(readFileSync(file, 'utf8')));
+}
+
+function expectLoads(object: string): void {
+  const r = loadIntoKernel(object);
+  expect(r.log, `${object} in the kernel`).toBe(r.ok ? r.log : '<accepted by the verifier>');
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'bpf-nx-e2e-'));
+  const packs = join(tmp, 'packs');
+  mkdirSync(packs);
+  // Fresh bundles of the three packages (esbuild only), packed as npm would publish them.
+  for (const pkg of ['linker-core', 'cli', 'nx-plugin']) {
+    const dir = join(REPO, 'packages', pkg);
+    execFileSync(process.execPath, ['build.mjs'], { cwd: dir, stdio: 'pipe' });
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', packs], { cwd: dir, stdio: 'pipe' });
+  }
+  ws = join(tmp, 'workspace');
+  mkdirSync(ws);
+  writeFileSync(join(ws, 'package.json'), JSON.stringify({
+    name: 'bpf-e2e',
+    private: true,
+    devDependencies: {
+      nx: NX_VERSION,
+      '@bpf-linker/core': `file:${join(packs, 'bpf-linker-core-0.1.0.tgz')}`,
+      '@bpf-linker/cli': `file:${join(packs, 'bpf-linker-cli-0.1.0.tgz')}`,
+    },
+  }, null, 2));
+  writeFileSync(join(ws, 'nx.json'), JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json' }, null, 2));
+  writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx\n');
+  env = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_INTERACTIVE: 'false',
+    CI: 'true',
+    // Debian's rustc and cargo, offline, with a private CARGO_HOME.
+    RUSTC: '/usr/bin/rustc',
+    CARGO: '/usr/bin/cargo',
+    CARGO_HOME: join(tmp, 'cargo-home'),
+    CARGO_NET_OFFLINE: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_loglevel: 'error',
+  };
+  const install = run('npm', ['install']);
+  if (install.status !== 0) throw new Error(`npm install failed:\n${install.output}`);
+  // What a user runs: installs the plugin (from the tarball) and runs its init generator.
+  nx('add', `@bpf-linker/nx@file:${join(packs, 'bpf-linker-nx-0.1.0.tgz')}`);
+}, 600_000);
+
+afterAll(() => {
+  if (tmp && !process.env.KEEP_E2E) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the Nx plugin in a fresh workspace', () => {
+  it('nx add registers the plugin, its named inputs and target defaults', () => {
+    const nxJson = JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8'));
+    expect(nxJson.plugins).toEqual([expect.objectContaining({ plugin: '@bpf-linker/nx' })]);
+    expect(Object.keys(nxJson.namedInputs)).toEqual(['bpfSources', 'bpfRust']);
+    expect(nxJson.targetDefaults['@bpf-linker/nx:link']).toEqual({ cache: true });
+    expect(JSON.parse(readFileSync(join(ws, 'package.json'), 'utf8')).devDependencies['@bpf-linker/nx']).toMatch(/^file:/);
+  });
+
+  it('generates a C library, a C program that links it, and a Rust program', () => {
+    nx('g', '@bpf-linker/nx:library', 'counters', '--directory=libs/counters', '--no-interactive');
+    nx('g', '@bpf-linker/nx:program', 'xdp-counter', '--directory=apps/xdp-counter', '--type=xdp', '--libraries=counters', '--no-interactive');
+    nx('g', '@bpf-linker/nx:program', 'rust-xdp', '--directory=apps/rust-xdp', '--language=rust', '--type=xdp', '--no-interactive');
+    for (const f of ['libs/counters/src/counters.c', 'apps/xdp-counter/src/xdp-counter.bpf.c', 'apps/rust-xdp/src/main.rs', 'apps/rust-xdp/Cargo.lock']) {
+      expect(existsSync(join(ws, f)), f).toBe(true);
+    }
+  });
+
+  it('infers the targets, and the project graph has the library dependency', () => {
+    const show = (p: string) => JSON.parse(nx('show', 'project', p, '--json')) as { targets: Record<string, { executor?: string; outputs?: string[] }> };
+    expect(Object.keys(show('counters').targets)).toEqual(expect.arrayContaining(['compile', 'archive']));
+    const program = show('xdp-counter');
+    expect(Object.keys(program.targets)).toEqual(expect.arrayContaining(['compile', 'link', 'verify', 'inspect']));
+    expect(program.targets.link.outputs).toEqual(['{projectRoot}/dist/bpf/xdp-counter.o', '{projectRoot}/dist/bpf/xdp-counter.manifest.json']);
+    expect(show('rust-xdp').targets.build.executor).toBe('@bpf-linker/nx:cargo');
+
+    nx('graph', '--file=graph.json');
+    const graph = JSON.parse(readFileSync(join(ws, 'graph.json'), 'utf8')).graph as { dependencies: Record<string, { target: string; type: string }[]> };
+    expect(graph.dependencies['xdp-counter']).toEqual([expect.objectContaining({ target: 'counters', type: 'static' })]);
+  });
+
+  it('nx run xdp-counter:link compiles, archives the library and links an object with BTF', () => {
+    const out = nxRun('xdp-counter:link');
+    for (const task of ['counters:compile', 'counters:archive', 'xdp-counter:compile', 'xdp-counter:link']) expect(cacheState(out, task), task).toBe('miss');
+    const obj = readBpfObject(readFileSync(join(ws, 'apps/xdp-counter/dist/bpf/xdp-counter.o')));
+    expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => [p.name, p.section])).toEqual([['xdp_counter', 'xdp']]);
+    expect(obj.maps.map((m) => m.name)).toEqual(['counters_hits']);
+    expect(obj.btf).toBeDefined();
+    expect(JSON.parse(readFileSync(join(ws, 'apps/xdp-counter/dist/bpf/xdp-counter.manifest.json'), 'utf8'))).toMatchObject({ btf: true, license: 'GPL' });
+  });
+
+  it.skipIf(noKernel)('the object loads in the kernel', () => {
+    expectLoads(join(ws, 'apps/xdp-counter/dist/bpf/xdp-counter.o'));
+  });
+
+  it('a second run is a cache hit, and so is a run after an unrelated change; restores deleted outputs', () => {
+    expect(cacheState(nxRun('xdp-counter:link'), 'xdp-counter:link')).toBe('hit');
+    writeFileSync(join(ws, 'README.md'), '# unrelated\n');
+    writeFileSync(join(ws, 'apps/xdp-counter/NOTES.md'), 'not a source\n');
+    expect(cacheState(nxRun('xdp-counter:link'), 'xdp-counter:link')).toBe('hit');
+    rmSync(join(ws, 'apps/xdp-counter/dist'), { recursive: true });
+    const out = nxRun('xdp-counter:link');
+    expect(cacheState(out, 'xdp-counter:link')).toBe('hit');
+    expect(existsSync(join(ws, 'apps/xdp-counter/dist/bpf/xdp-counter.o'))).toBe(true);
+  });
+
+  it('changing a C source is a miss (of that compile and of the link)', () => {
+    edit('apps/xdp-counter/src/xdp-counter.bpf.c', (t) => t.replace('counters_record(0);', 'counters_record(1);'));
+    const out = nxRun('xdp-counter:link');
+    expect(cacheState(out, 'counters:compile')).toBe('hit');
+    expect(cacheState(out, 'xdp-counter:compile')).toBe('miss');
+    expect(cacheState(out, 'xdp-counter:link')).toBe('miss');
+  });
+
+  it("changing the library's source relinks the program", () => {
+    edit('libs/counters/src/counters.c', (t) => t.replace('return 1;', 'return 2;'));
+    const out = nxRun('xdp-counter:link');
+    expect(cacheState(out, 'counters:archive')).toBe('miss');
+    expect(cacheState(out, 'xdp-counter:compile')).toBe('hit');
+    expect(cacheState(out, 'xdp-counter:link')).toBe('miss');
+  });
+
+  it('changing a link flag is a miss, and the flag reaches the object', () => {
+    edit('apps/xdp-counter/bpf.config.json', (t) => {
+      const config = JSON.parse(t);
+      config.link = { cpu: 'v3' };
+      return JSON.stringify(config, null, 2);
+    });
+    expect(cacheState(nxRun('xdp-counter:link'), 'xdp-counter:link')).toBe('miss');
+    const manifest = JSON.parse(readFileSync(join(ws, 'apps/xdp-counter/dist/bpf/xdp-counter.manifest.json'), 'utf8'));
+    expect(manifest.options.cpu).toBe('v3');
+    expect(cacheState(nxRun('xdp-counter:link'), 'xdp-counter:link')).toBe('hit');
+  });
+
+  it('inspect runs the CLI on the object (and is cached)', () => {
+    const out = nxRun('xdp-counter:inspect');
+    expect(out).toContain('xdp_counter');
+    expect(out).toContain('counters_hits');
+    expect(cacheState(nxRun('xdp-counter:inspect'), 'xdp-counter:inspect')).toBe('hit');
+  });
+
+  it.skipIf(noKernel)('verify loads it through the CLI', () => {
+    expect(nxRun('xdp-counter:verify')).toMatch(/1 program accepted/);
+  });
+
+  describe.skipIf(noRust)('the Rust program', () => {
+    it('nx run rust-xdp:build runs cargo with bpf-linker as the linker; only the object is an output', () => {
+      const out = nxRun('rust-xdp:build');
+      expect(cacheState(out, 'rust-xdp:build')).toBe('miss');
+      const obj = readBpfObject(readFileSync(join(ws, 'apps/rust-xdp/dist/bpf/rust-xdp.o')));
+      expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => [p.name, p.section])).toEqual([['rust_xdp', 'xdp']]);
+      expect(obj.btf).toBeDefined();
+      // cargo's per-project target dir, not part of the cache outputs.
+      expect(existsSync(join(ws, 'apps/rust-xdp/target/bpfel-unknown-none/release/rust_xdp'))).toBe(true);
+      expect(cacheState(nxRun('rust-xdp:build'), 'rust-xdp:build')).toBe('hit');
+    });
+
+    it.skipIf(noKernel)('its object loads in the kernel', () => {
+      expectLoads(join(ws, 'apps/rust-xdp/dist/bpf/rust-xdp.o'));
+    });
+
+    it('changing the Rust source is a miss', () => {
+      edit('apps/rust-xdp/src/main.rs', (t) => t.replace('2 // XDP_PASS', '1 // XDP_DROP'));
+      expect(cacheState(nxRun('rust-xdp:build'), 'rust-xdp:build')).toBe('miss');
+    });
+  });
+});

@@ -1,0 +1,56 @@
+/** Project builds: bpf.config.json, planBuild, the toolchain identity, and running the steps. */
+export {
+  BPF_CONFIG_FILE,
+  DEFAULT_OUT_DIR,
+  LINK_SETTING_KEYS,
+  isRustProgram,
+  parseBpfConfig,
+  readBpfConfig,
+  type BpfProjectConfig,
+  type CargoSettings,
+  type CompileSettings,
+  type CProgramConfig,
+  type DefineValue,
+  type LibraryConfig,
+  type LinkSettings,
+  type ProgramConfig,
+  type RustProgramConfig,
+} from './config';
+export { BPF_CONFIG_SCHEMA, bpfConfigSchemaJson } from './schema';
+export { validateAgainstSchema, type JsonSchema, type SchemaViolation } from './validate';
+export { BuildError, isBuildError, type BuildErrorCode } from './errors';
+export { globToRegExp, listFiles, matchFiles } from './glob';
+export { CONFIG_LINK_DEFAULTS, linkCommand, linkSettingArgs, mergeLinkSettings, rustcLinkArgs, toLinkOptions } from './link-args';
+export {
+  libraryProjects,
+  planBuild,
+  type ArchiveStep,
+  type BpfProjectRef,
+  type BuildPlan,
+  type BuildStep,
+  type CargoStep,
+  type CompileStep,
+  type LinkStep,
+  type PlanContext,
+  type ResolvedLibrary,
+  type StepKind,
+  type StepToolchain,
+} from './plan';
+export {
+  clangVersion,
+  hostInfo,
+  locateClang,
+  locateTools,
+  predictLlvm,
+  probeToolchain,
+  rustcProducer,
+  toolchainFingerprint,
+  whichSync,
+  type HostInfo,
+  type LlvmIdentity,
+  type ToolIdentity,
+  type ToolchainIdentity,
+} from './toolchain';
+export { writeArchive, type ArchiveInput } from './archive-writer';
+export { runStep, runSteps, type BuildManifest, type RunStepOptions, type StepResult } from './run';
+export { readBpfProjects, type ProjectLocation } from './workspace';

@@ -1,0 +1,7 @@
+import type { CommonExecutorOptions } from '../run-steps';
+
+/** Options of @bpf-linker/nx:compile. */
+export interface CompileExecutorSchema extends CommonExecutorOptions {
+  /** clang to use instead of the config's (a path or a command). */
+  clang?: string;
+}

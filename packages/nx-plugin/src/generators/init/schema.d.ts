@@ -1,0 +1,4 @@
+/** Options of @bpf-linker/nx:init. */
+export interface InitGeneratorSchema {
+  skipFormat?: boolean;
+}

@@ -1,0 +1,164 @@
+/**
+ * A project's BuildPlan → Nx targets. Everything a target declares comes from the plan: the
+ * files compile reads, the archive and objects link writes, the archives it links, so the
+ * cache inputs and outputs are those of the steps the executors will run.
+ */
+import type { TargetConfiguration } from '@nx/devkit';
+import type { BpfProjectConfig, BuildPlan, BuildStep, CargoStep, LinkStep } from '@bpf-linker/core';
+import { shellWord } from '../paths';
+import type { NormalizedOptions } from './options';
+
+export interface TargetContext {
+  options: NormalizedOptions;
+  /** nx.json namedInputs: `bpfSources` / `bpfRust`, when present, replace the project's own source globs. */
+  namedInputs: Record<string, unknown>;
+  /** `node <toolchain-identity script>`, relative to the workspace root. */
+  identityCommand: string;
+  /** The bpf-linker CLI, relative to the workspace root, for verify and inspect. */
+  cli?: string;
+}
+
+export const EXECUTORS = {
+  compile: '@bpf-linker/nx:compile',
+  archive: '@bpf-linker/nx:archive',
+  link: '@bpf-linker/nx:link',
+  cargo: '@bpf-linker/nx:cargo',
+} as const;
+
+/** `{projectRoot}/…` for paths inside the project, `{workspaceRoot}/…` for the others. */
+export function tokenPath(root: string, path: string): string {
+  if (root === '' || root === '.') return `{projectRoot}/${path}`;
+  if (path === root) return '{projectRoot}';
+  return path.startsWith(`${root}/`) ? `{projectRoot}/${path.slice(root.length + 1)}` : `{workspaceRoot}/${path}`;
+}
+
+const outside = (root: string, path: string) => root !== '' && root !== '.' && !path.startsWith(`${root}/`);
+const unique = <T>(xs: T[]) => [...new Set(xs)];
+
+function ofKind<K extends BuildStep['kind']>(plan: BuildPlan, kind: K): Extract<BuildStep, { kind: K }>[] {
+  return plan.steps.filter((s): s is Extract<BuildStep, { kind: K }> => s.kind === kind);
+}
+
+export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: TargetContext): Record<string, TargetConfiguration> {
+  const names = ctx.options;
+  const root = plan.project.root;
+  const t = (p: string) => tokenPath(root, p);
+  const targets: Record<string, TargetConfiguration> = {};
+  const compiles = ofKind(plan, 'compile');
+  const archives = ofKind(plan, 'archive');
+  const links = ofKind(plan, 'link');
+  const cargos = ofKind(plan, 'cargo');
+  const configInput = '{projectRoot}/bpf.config.json';
+  const clangArg = config.compile?.clang ? ` --clang=${shellWord(config.compile.clang)}` : '';
+
+  if (compiles.length > 0 || config.library || (config.programs ?? []).some((p) => !('cargo' in p))) {
+    const own = 'bpfSources' in ctx.namedInputs ? ['bpfSources'] : [configInput, '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'];
+    // Headers and sources elsewhere: libraries' public include dirs, shared include dirs.
+    const external = unique(compiles.flatMap((s) => [...s.inputs, ...s.inputPatterns]).filter((p) => outside(root, p))).map(t);
+    targets[names.compileTargetName] = {
+      executor: EXECUTORS.compile,
+      cache: true,
+      inputs: [...own, ...external, { env: 'BPF_CLANG' }, { runtime: `${ctx.identityCommand} clang${clangArg}` }],
+      outputs: [t(`${plan.outDir}/bc`)],
+      options: {},
+      metadata: {
+        technologies: ['ebpf', 'clang'],
+        description: `Compile ${compiles.length} C source${compiles.length === 1 ? '' : 's'} to LLVM bitcode with clang (one .bc each)`,
+      },
+    };
+  }
+
+  if (archives.length > 0) {
+    targets[names.archiveTargetName] = {
+      executor: EXECUTORS.archive,
+      cache: true,
+      dependsOn: [names.compileTargetName, `^${names.archiveTargetName}`],
+      inputs: [configInput, { dependentTasksOutputFiles: '**/*.bc' }],
+      outputs: archives.map((a) => t(a.output)),
+      options: {},
+      metadata: {
+        technologies: ['ebpf'],
+        description: `Archive the library's bitcode into ${archives.map((a) => a.output.split('/').pop()).join(', ')}`,
+      },
+    };
+  }
+
+  const objects = [...links.filter((l) => l.options.emit === 'obj'), ...cargos].map((s: LinkStep | CargoStep) => s.output);
+
+  if (links.length > 0) {
+    const ownArchive = archives.some((a) => links.some((l) => l.inputs.includes(a.output)));
+    const rawArchives = plan.libraries.filter((l) => l.kind === 'archive').map((l) => t(l.archive));
+    targets[names.linkTargetName] = {
+      executor: EXECUTORS.link,
+      cache: true,
+      dependsOn: [names.compileTargetName, ...(ownArchive ? [names.archiveTargetName] : []), `^${names.archiveTargetName}`],
+      inputs: [
+        configInput,
+        { dependentTasksOutputFiles: '**/*.{bc,a}', transitive: true },
+        ...rawArchives,
+        { env: 'BPF_LINKER_LLVM' },
+        { runtime: `${ctx.identityCommand} llvm` },
+      ],
+      outputs: links.flatMap((l) => l.outputs.map(t)),
+      options: {},
+      metadata: {
+        technologies: ['ebpf'],
+        description: `Link ${links.map((l) => l.output.split('/').pop()).join(', ')} with bpf-linker${links.every((l) => l.options.btf) ? ' (BTF)' : ''}`,
+        help: {
+          command: ctx.cli ? `node ${ctx.cli} --help` : 'npx bpf-linker --help',
+          example: { options: { cpu: 'v3', btf: true } },
+        },
+      },
+    };
+  }
+
+  if (cargos.length > 0) {
+    const own = 'bpfRust' in ctx.namedInputs ? ['bpfRust'] : [configInput, ...unique(cargos.flatMap((c) => c.inputPatterns)).map(t)];
+    targets[names.buildTargetName] = {
+      executor: EXECUTORS.cargo,
+      cache: true,
+      inputs: [
+        ...own,
+        ...['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'RUSTC', 'CARGO', 'BPF_LINKER_LLVM'].map((env) => ({ env })),
+        { runtime: `${ctx.identityCommand} rust llvm` },
+      ],
+      // Only the objects: cargo's target directory stays out of the cache.
+      outputs: cargos.flatMap((c) => c.outputs.map(t)),
+      options: {},
+      metadata: {
+        technologies: ['ebpf', 'rust', 'cargo'],
+        description: `Build ${cargos.map((c) => c.output.split('/').pop()).join(', ')} with cargo, bpf-linker as the linker`,
+      },
+    };
+  }
+
+  if (ctx.cli && objects.length > 0) {
+    const producers = unique([...(links.length ? [names.linkTargetName] : []), ...(cargos.length ? [names.buildTargetName] : [])]);
+    targets[names.verifyTargetName] = {
+      executor: 'nx:run-commands',
+      // The verdict depends on the running kernel, which no input describes.
+      cache: false,
+      dependsOn: producers,
+      options: { command: `node ${ctx.cli} verify ${objects.join(' ')}` },
+      metadata: {
+        technologies: ['ebpf'],
+        description: "Load every program into the running kernel's verifier (needs root or CAP_BPF)",
+        help: { command: `node ${ctx.cli} verify --help`, example: { args: ['--logs'] } },
+      },
+    };
+    targets[names.inspectTargetName] = {
+      executor: 'nx:run-commands',
+      cache: true,
+      dependsOn: producers,
+      inputs: [{ dependentTasksOutputFiles: '**/*.o' }, { runtime: `${ctx.identityCommand} linker` }],
+      outputs: [],
+      options: { commands: objects.map((o) => `node ${ctx.cli} inspect ${o}`), parallel: false },
+      metadata: {
+        technologies: ['ebpf'],
+        description: 'Show the programs, maps, BTF and sections of each object',
+        help: { command: `node ${ctx.cli} inspect --help`, example: { args: ['--btf'] } },
+      },
+    };
+  }
+  return targets;
+}

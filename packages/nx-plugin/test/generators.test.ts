@@ -1,0 +1,158 @@
+/** The init, library and program generators on an empty Nx workspace tree. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { parseBpfConfig } from '@bpf-linker/core';
+import { initGenerator } from '../src/generators/init/generator';
+import { libraryGenerator } from '../src/generators/library/generator';
+import { programGenerator } from '../src/generators/program/generator';
+import { PROGRAM_TYPES } from '../src/generators/program/program-types';
+
+const emptyTree = () => createTreeWithEmptyWorkspace();
+
+describe('init', () => {
+  afterEach(() => {
+    delete process.env.NX_ADD_PLUGINS;
+  });
+
+  it('registers the plugin, the named inputs, caching for the executors and .gitignore entries', async () => {
+    const tree = emptyTree();
+    await initGenerator(tree, { skipFormat: true });
+    const nxJson = readNxJson(tree)!;
+    expect(nxJson.plugins).toContainEqual({
+      plugin: '@bpf-linker/nx',
+      options: { compileTargetName: 'compile', archiveTargetName: 'archive', linkTargetName: 'link', buildTargetName: 'build', verifyTargetName: 'verify', inspectTargetName: 'inspect' },
+    });
+    expect(nxJson.namedInputs).toMatchObject({
+      bpfSources: ['{projectRoot}/bpf.config.json', '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'],
+      bpfRust: ['{projectRoot}/bpf.config.json', '{projectRoot}/**/*.rs', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock'],
+    });
+    expect(nxJson.targetDefaults).toMatchObject({ '@bpf-linker/nx:link': { cache: true }, '@bpf-linker/nx:cargo': { cache: true } });
+    expect(tree.read('.gitignore', 'utf-8')).toContain('# BPF build outputs (@bpf-linker/nx)\ndist/bpf/\ntarget/\n');
+  });
+
+  it('is idempotent and keeps what the user changed', async () => {
+    const tree = emptyTree();
+    await initGenerator(tree, { skipFormat: true });
+    const nxJson = readNxJson(tree)!;
+    nxJson.namedInputs!.bpfSources = ['{projectRoot}/**/*.c', '{workspaceRoot}/vmlinux/*.h'];
+    updateNxJson(tree, nxJson);
+    await initGenerator(tree, { skipFormat: true });
+    const again = readNxJson(tree)!;
+    expect(again.plugins!.filter((p) => (typeof p === 'string' ? p : p.plugin) === '@bpf-linker/nx')).toHaveLength(1);
+    expect(again.namedInputs!.bpfSources).toEqual(['{projectRoot}/**/*.c', '{workspaceRoot}/vmlinux/*.h']);
+    expect(tree.read('.gitignore', 'utf-8')!.match(/dist\/bpf\//g)).toHaveLength(1);
+  });
+
+  it('does not register the plugin when inference is off (NX_ADD_PLUGINS=false)', async () => {
+    process.env.NX_ADD_PLUGINS = 'false';
+    const tree = emptyTree();
+    await initGenerator(tree, { skipFormat: true });
+    expect(readNxJson(tree)!.plugins ?? []).toEqual([]);
+    expect(readNxJson(tree)!.namedInputs!.bpfSources).toBeDefined();
+  });
+});
+
+describe('library', () => {
+  it('writes a project, a valid bpf.config.json declaring the library, a header and a source', async () => {
+    const tree = emptyTree();
+    await libraryGenerator(tree, { name: 'packet-counters', directory: 'libs/packet-counters', tags: 'net', skipFormat: true });
+    const project = readProjectConfiguration(tree, 'packet-counters');
+    expect(project).toMatchObject({ root: 'libs/packet-counters', projectType: 'library', tags: ['bpf', 'net'], targets: {} });
+    const config = readJson(tree, 'libs/packet-counters/bpf.config.json');
+    expect(config).toEqual({
+      $schema: '../../node_modules/@bpf-linker/nx/bpf.config.schema.json',
+      library: { name: 'packet-counters', sources: ['src/**/*.c'], publicIncludeDirs: ['include'] },
+    });
+    expect(() => parseBpfConfig(config)).not.toThrow();
+    expect(tree.read('libs/packet-counters/include/packet_counters.h', 'utf-8')).toContain('int packet_counters_record(__u32 slot);');
+    const source = tree.read('libs/packet-counters/src/packet_counters.c', 'utf-8')!;
+    expect(source).toContain('} packet_counters_hits SEC(".maps");');
+    expect(source).toContain('__noinline int packet_counters_record(__u32 slot)');
+    // Registered by the implicit init.
+    expect(readNxJson(tree)!.plugins).toContainEqual(expect.objectContaining({ plugin: '@bpf-linker/nx' }));
+  });
+
+  it('refuses a name that is taken', async () => {
+    const tree = emptyTree();
+    await libraryGenerator(tree, { name: 'lib', skipFormat: true });
+    await expect(libraryGenerator(tree, { name: 'lib', directory: 'elsewhere', skipFormat: true })).rejects.toThrow('a project named "lib" already exists');
+  });
+});
+
+describe('program', () => {
+  let tree: Tree;
+  const source = (root: string, file: string) => tree.read(`${root}/src/${file}`, 'utf-8')!;
+
+  it('writes a C XDP program that links the libraries it names, calling their function', async () => {
+    tree = emptyTree();
+    await libraryGenerator(tree, { name: 'counters', directory: 'libs/counters', skipFormat: true });
+    await programGenerator(tree, { name: 'xdp-counter', directory: 'apps/xdp-counter', type: 'xdp', libraries: 'counters', skipFormat: true });
+    expect(readProjectConfiguration(tree, 'xdp-counter')).toMatchObject({ projectType: 'application', targets: {} });
+    expect(readJson(tree, 'apps/xdp-counter/bpf.config.json').programs).toEqual([{ name: 'xdp-counter', sources: ['src/**/*.c'], libraries: ['counters'] }]);
+    const c = source('apps/xdp-counter', 'xdp-counter.bpf.c');
+    expect(c).toContain('#include "counters.h"');
+    expect(c).toContain('SEC("xdp")\nint xdp_counter(struct xdp_md *ctx)\n{\n\tcounters_record(0);\n\treturn XDP_PASS;\n}');
+    expect(c).toContain('char LICENSE[] SEC("license") = "GPL";');
+  });
+
+  it('writes a C program with its own counter map when it links no library', async () => {
+    tree = emptyTree();
+    await programGenerator(tree, { name: 'probe', type: 'kprobe', attach: 'tcp_connect', skipFormat: true });
+    const c = source('probe', 'probe.bpf.c');
+    expect(c).toContain('} probe_runs SEC(".maps");');
+    expect(c).toContain('SEC("kprobe/tcp_connect")\nint probe(void *ctx)');
+    expect(c).not.toContain('&gt;');
+  });
+
+  it('writes a Rust crate with a lock file, built by cargo', async () => {
+    tree = emptyTree();
+    await programGenerator(tree, { name: 'rust-tc', language: 'rust', type: 'tc', skipFormat: true });
+    expect(readJson(tree, 'rust-tc/bpf.config.json').programs).toEqual([{ name: 'rust-tc', cargo: { manifest: 'Cargo.toml', bin: 'rust_tc' } }]);
+    expect(tree.read('rust-tc/Cargo.toml', 'utf-8')).toContain('[[bin]]\nname = "rust_tc"');
+    expect(tree.read('rust-tc/Cargo.lock', 'utf-8')).toContain('name = "rust-tc"');
+    const rs = tree.read('rust-tc/src/main.rs', 'utf-8')!;
+    expect(rs).toContain('#[link_section = "tc"]\npub extern "C" fn rust_tc(ctx: *mut c_void) -> u32 {');
+  });
+
+  it.each(PROGRAM_TYPES)('has a template for %s in both languages', async (type) => {
+    tree = emptyTree();
+    await programGenerator(tree, { name: 'c-prog', type, skipFormat: true });
+    await programGenerator(tree, { name: 'r-prog', type, language: 'rust', skipFormat: true });
+    expect(source('c-prog', 'c-prog.bpf.c')).toMatch(/SEC\("[^"]+"\)\nint c_prog\(/);
+    expect(tree.read('r-prog/src/main.rs', 'utf-8')).toMatch(/#\[link_section = "[^"]+"\]\npub extern "C" fn r_prog/);
+  });
+
+  it('accepts kebab-case type names', async () => {
+    tree = emptyTree();
+    await programGenerator(tree, { name: 'rt', type: 'raw-tracepoint' as 'raw_tracepoint', skipFormat: true });
+    expect(source('rt', 'rt.bpf.c')).toContain('SEC("raw_tracepoint/sys_enter")');
+  });
+
+  it('rejects bad flags with a message that says what is expected', async () => {
+    tree = emptyTree();
+    await expect(programGenerator(tree, { name: 'p', type: 'sk_lookup' as 'xdp' })).rejects.toThrow('--type must be one of xdp, tc, kprobe');
+    await expect(programGenerator(tree, { name: 'p', type: 'tracepoint', attach: 'nocategory' })).rejects.toThrow('--attach for tracepoint is a category/name (like "syscalls/sys_enter_execve"), not "nocategory"');
+    await expect(programGenerator(tree, { name: 'p', type: 'xdp', attach: 'eth0' })).rejects.toThrow('--attach does not apply to xdp programs');
+    await expect(programGenerator(tree, { name: 'p', libraries: 'missing' })).rejects.toThrow('--libraries: there is no project "missing"');
+    await expect(programGenerator(tree, { name: 'p', language: 'rust', libraries: 'x' })).rejects.toThrow('--libraries applies to C programs');
+    await programGenerator(tree, { name: 'not-a-lib', skipFormat: true });
+    await expect(programGenerator(tree, { name: 'p', libraries: 'not-a-lib' })).rejects.toThrow('is not a BPF library');
+    await expect(programGenerator(tree, { name: '1bad' })).rejects.toThrow('"1bad" is not a valid BPF project name');
+  });
+
+  it('writes explicit executor targets when inference is off', async () => {
+    process.env.NX_ADD_PLUGINS = 'false';
+    try {
+      tree = emptyTree();
+      await libraryGenerator(tree, { name: 'lib', skipFormat: true });
+      await programGenerator(tree, { name: 'p', libraries: 'lib', skipFormat: true });
+      await programGenerator(tree, { name: 'r', language: 'rust', skipFormat: true });
+    } finally {
+      delete process.env.NX_ADD_PLUGINS;
+    }
+    expect(Object.keys(readProjectConfiguration(tree, 'lib').targets!)).toEqual(['compile', 'archive']);
+    expect(readProjectConfiguration(tree, 'p').targets!.link).toMatchObject({ executor: '@bpf-linker/nx:link', dependsOn: ['compile', '^archive'] });
+    expect(readProjectConfiguration(tree, 'r').targets!.build).toMatchObject({ executor: '@bpf-linker/nx:cargo', inputs: ['bpfRust'] });
+  });
+});
