@@ -16,7 +16,8 @@ import { readBpfObject } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const NX_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.nx;
+/** The repository's Nx by default; E2E_NX_VERSION=24.0.6 (say) tries another supported major. */
+const NX_VERSION = process.env.E2E_NX_VERSION ?? (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.nx;
 const noKernel = kernelLoadUnavailable();
 const noRust = !existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib') ? 'Debian cargo with the prebuilt BPF core is missing (scripts/setup.sh)' : null;
 
@@ -27,7 +28,8 @@ let env: NodeJS.ProcessEnv;
 function run(cmd: string, args: string[], cwd = ws): { status: number; output: string } {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
   if (r.error) throw r.error;
-  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+  // eslint-disable-next-line no-control-regex
+  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '') };
 }
 
 function nx(...args: string[]): string {
@@ -85,6 +87,8 @@ beforeAll(() => {
     NX_TUI: 'false',
     NX_INTERACTIVE: 'false',
     CI: 'true',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
     // Debian's rustc and cargo, offline, with a private CARGO_HOME.
     RUSTC: '/usr/bin/rustc',
     CARGO: '/usr/bin/cargo',
@@ -129,6 +133,15 @@ describe('the Nx plugin in a fresh workspace', () => {
     expect(Object.keys(program.targets)).toEqual(expect.arrayContaining(['compile', 'link', 'verify', 'inspect']));
     expect(program.targets.link.outputs).toEqual(['{projectRoot}/dist/bpf/xdp-counter.o', '{projectRoot}/dist/bpf/xdp-counter.manifest.json']);
     expect(show('rust-xdp').targets.build.executor).toBe('@bpf-linker/nx:cargo');
+
+    // What Nx will hash for the link: the config, the LLVM identity, our package (and, once built, the .bc/.a).
+    const inputs = JSON.parse(nx('show', 'target', 'inputs', 'xdp-counter:link', '--json')) as { files: string[]; depOutputs: string[]; runtime: string[]; external: string[] };
+    expect(inputs.files).toContain('apps/xdp-counter/bpf.config.json');
+    expect(inputs.files.filter((f) => f.endsWith('.c'))).toEqual([]);
+    expect(inputs.runtime).toEqual(['node node_modules/@bpf-linker/nx/dist/toolchain-identity.js llvm']);
+    // Our package and what it depends on, instead of every npm package of the workspace.
+    expect(inputs.external).toContain('npm:@bpf-linker/nx');
+    expect(inputs.external).not.toContain('AllExternalDependencies');
 
     nx('graph', '--file=graph.json');
     const graph = JSON.parse(readFileSync(join(ws, 'graph.json'), 'utf8')).graph as { dependencies: Record<string, { target: string; type: string }[]> };

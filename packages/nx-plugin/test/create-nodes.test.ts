@@ -106,6 +106,18 @@ describe('createNodes', () => {
     expect(projects['apps/rusty'].targets!.build.inputs![0]).toBe('bpfRust');
   });
 
+  it('narrows the npm part of the hash to the plugin (and the CLI where it runs) once they are installed', async () => {
+    expect(JSON.stringify((await infer(ws, FILES))['apps/xdp'].targets!.link.inputs)).not.toContain('externalDependencies');
+    writeFiles(ws, {
+      'package-lock.json': {},
+      'node_modules/@bpf-linker/nx/package.json': { name: '@bpf-linker/nx' },
+      'node_modules/@bpf-linker/cli/package.json': { name: '@bpf-linker/cli' },
+    });
+    const projects = await infer(ws, FILES);
+    expect(projects['apps/xdp'].targets!.link.inputs).toContainEqual({ externalDependencies: ['@bpf-linker/nx'] });
+    expect(projects['apps/rusty'].targets!.build.inputs).toContainEqual({ externalDependencies: ['@bpf-linker/nx', '@bpf-linker/cli'] });
+  });
+
   it('infers nothing for a directory that is not a project', async () => {
     writeFiles(ws, { 'loose/bpf.config.json': { programs: [{ name: 'x', sources: ['*.c'] }] } });
     expect(await infer(ws, ['loose/bpf.config.json'])).toEqual({});
@@ -113,7 +125,7 @@ describe('createNodes', () => {
 
   it('reports an invalid config by file, and still infers the others', async () => {
     writeFiles(ws, { 'apps/xdp/bpf.config.json': { programs: [{ name: 'xdp', sources: ['src/*.c'], link: { cpu: 'v9' } }] } });
-    const err = await createNodes[1](FILES, {}, { nxJsonConfiguration: {}, workspaceRoot: ws }).then(
+    const err = await Promise.resolve(createNodes[1](FILES, {}, { nxJsonConfiguration: {}, workspaceRoot: ws })).then(
       () => undefined,
       (e: unknown) => e as { errors: Array<[string, Error]>; partialResults: Results },
     );

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
-import { BPF_CONFIG_SCHEMA, LINK_SETTING_KEYS } from '@bpf-linker/core';
+import { BPF_CONFIG_SCHEMA, LINK_SETTING_KEYS, bpfConfigSchemaJson } from '@bpf-linker/core';
 import archiveExecutor from '../src/executors/archive/executor';
 import compileExecutor from '../src/executors/compile/executor';
 import linkExecutor from '../src/executors/link/executor';
@@ -118,6 +118,10 @@ describe('executor and generator manifests', () => {
       expect(existsSync(join(PLUGIN, g.factory.replace('./dist/', 'src/').replace(/\.js#.*$/, '.ts')))).toBe(true);
       expect(existsSync(join(PLUGIN, g.schema.replace('./dist/', 'src/')))).toBe(true);
     }
+  });
+
+  it('ship the bpf.config.json schema the core validates with (rebuild the plugin when this fails)', () => {
+    expect(readFileSync(join(PLUGIN, 'bpf.config.schema.json'), 'utf8')).toBe(bpfConfigSchemaJson());
   });
 
   it('link and cargo accept every link setting of bpf.config.json, with the same types', () => {

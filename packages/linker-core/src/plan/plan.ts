@@ -167,8 +167,6 @@ export interface BuildPlan {
 
 const OUTPUT_EXTENSIONS: Record<OutputKind, string> = { obj: '.o', asm: '.s', 'llvm-ir': '.ll', 'llvm-bc': '.bc' };
 
-const DEFAULT_SOURCES = ['src/**/*.c'];
-
 function normRoot(root: string): string {
   const r = posix.normalize(root.replace(/\\/g, '/')).replace(/\/$/, '');
   return r === '.' ? '' : r;
@@ -223,7 +221,7 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
 
   /** Compile steps for one program or library; reuses steps of sources compiled the same way. */
   const compileSources = (owner: string, unit: CProgramConfig | LibraryConfig, libs: ResolvedLibrary[]): CompileStep[] => {
-    const sources = matchFiles(files, unit.sources.length ? unit.sources : DEFAULT_SOURCES, unit.exclude).map((f) => inProject(root, f));
+    const sources = matchFiles(files, unit.sources, unit.exclude).map((f) => inProject(root, f));
     if (sources.length === 0) {
       problems.push(new BuildError('NO_SOURCES', `${owner}: no file matches ${unit.sources.map((s) => JSON.stringify(s)).join(', ')} in ${root || '.'}`, {
         file: configFile,

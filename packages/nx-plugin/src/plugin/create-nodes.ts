@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createNodesFromFiles, hashArray, type CreateNodesContextV2, type CreateNodesResult, type CreateNodesV2, type ProjectConfiguration } from '@nx/devkit';
 import { calculateHashesForCreateNodes } from '@nx/devkit/internal';
 import { BPF_CONFIG_FILE, locateTools, parseBpfConfig, planBuild, type BpfProjectConfig, type BpfProjectRef } from '@bpf-linker/core';
-import { identityScript, pluginVersion, resolveCli, shellWord, workspaceRelative } from '../paths';
+import { PLUGIN_NAME, identityScript, pluginVersion, resolveCli, shellWord, workspaceRelative } from '../paths';
 import { InferenceCache, workspaceDataDirectory } from './inference-cache';
 import { normalizeOptions, type BpfPluginOptions, type NormalizedOptions } from './options';
 import { inferTargets, type TargetContext } from './targets';
@@ -68,13 +68,28 @@ function readWorkspace(configFiles: readonly string[], workspaceRoot: string): {
   return { projects, digest: digest.digest('hex') };
 }
 
+const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+
+/**
+ * Whether `name` is an external node of the project graph: installed in the workspace's
+ * node_modules, with a lock file Nx reads them from. Naming a package that is not a node
+ * would fail hashing, so anything less certain names none.
+ */
+function isExternalNode(workspaceRoot: string, name: string): boolean {
+  if (!LOCK_FILES.some((f) => existsSync(join(workspaceRoot, f)))) return false;
+  return existsSync(join(workspaceRoot, 'node_modules', name, 'package.json'));
+}
+
 function targetContext(workspaceRoot: string, options: NormalizedOptions, nx: CreateNodesContextV2): TargetContext {
   const cli = resolveCli(workspaceRoot);
+  const installed = (name: string) => (isExternalNode(workspaceRoot, name) ? name : undefined);
+  const plugin = installed(PLUGIN_NAME);
   return {
     options,
     namedInputs: (nx.nxJsonConfiguration?.namedInputs ?? {}) as Record<string, unknown>,
     identityCommand: `node ${shellWord(workspaceRelative(workspaceRoot, identityScript()))}`,
     cli: cli && shellWord(workspaceRelative(workspaceRoot, cli)),
+    packages: plugin ? { plugin, cli: installed('@bpf-linker/cli') } : undefined,
   };
 }
 

@@ -16,6 +16,11 @@ export interface TargetContext {
   identityCommand: string;
   /** The bpf-linker CLI, relative to the workspace root, for verify and inspect. */
   cli?: string;
+  /**
+   * Our packages as Nx external nodes (installed from the lock file), or undefined when they are
+   * not: then Nx hashes every external dependency, as it does by default.
+   */
+  packages?: { plugin: string; cli?: string };
 }
 
 export const EXECUTORS = {
@@ -49,16 +54,20 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
   const links = ofKind(plan, 'link');
   const cargos = ofKind(plan, 'cargo');
   const configInput = '{projectRoot}/bpf.config.json';
+  // Narrow the npm part of the hash to the packages that do the work: the plugin (which bundles
+  // the linker core) and, where it runs, the CLI.
+  const external = (withCli: boolean) =>
+    ctx.packages ? [{ externalDependencies: [ctx.packages.plugin, ...(withCli && ctx.packages.cli ? [ctx.packages.cli] : [])] }] : [];
   const clangArg = config.compile?.clang ? ` --clang=${shellWord(config.compile.clang)}` : '';
 
   if (compiles.length > 0 || config.library || (config.programs ?? []).some((p) => !('cargo' in p))) {
     const own = 'bpfSources' in ctx.namedInputs ? ['bpfSources'] : [configInput, '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'];
     // Headers and sources elsewhere: libraries' public include dirs, shared include dirs.
-    const external = unique(compiles.flatMap((s) => [...s.inputs, ...s.inputPatterns]).filter((p) => outside(root, p))).map(t);
+    const elsewhere = unique(compiles.flatMap((s) => [...s.inputs, ...s.inputPatterns]).filter((p) => outside(root, p))).map(t);
     targets[names.compileTargetName] = {
       executor: EXECUTORS.compile,
       cache: true,
-      inputs: [...own, ...external, { env: 'BPF_CLANG' }, { runtime: `${ctx.identityCommand} clang${clangArg}` }],
+      inputs: [...own, ...elsewhere, { env: 'BPF_CLANG' }, { runtime: `${ctx.identityCommand} clang${clangArg}` }, ...external(false)],
       outputs: [t(`${plan.outDir}/bc`)],
       options: {},
       metadata: {
@@ -73,7 +82,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
       executor: EXECUTORS.archive,
       cache: true,
       dependsOn: [names.compileTargetName, `^${names.archiveTargetName}`],
-      inputs: [configInput, { dependentTasksOutputFiles: '**/*.bc' }],
+      inputs: [configInput, { dependentTasksOutputFiles: '**/*.bc' }, ...external(false)],
       outputs: archives.map((a) => t(a.output)),
       options: {},
       metadata: {
@@ -98,6 +107,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
         ...rawArchives,
         { env: 'BPF_LINKER_LLVM' },
         { runtime: `${ctx.identityCommand} llvm` },
+        ...external(false),
       ],
       outputs: links.flatMap((l) => l.outputs.map(t)),
       options: {},
@@ -121,6 +131,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
         ...own,
         ...['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'RUSTC', 'CARGO', 'BPF_LINKER_LLVM'].map((env) => ({ env })),
         { runtime: `${ctx.identityCommand} rust llvm` },
+        ...external(true),
       ],
       // Only the objects: cargo's target directory stays out of the cache.
       outputs: cargos.flatMap((c) => c.outputs.map(t)),
@@ -150,7 +161,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
       executor: 'nx:run-commands',
       cache: true,
       dependsOn: producers,
-      inputs: [{ dependentTasksOutputFiles: '**/*.o' }, { runtime: `${ctx.identityCommand} linker` }],
+      inputs: [{ dependentTasksOutputFiles: '**/*.o' }, { runtime: `${ctx.identityCommand} linker` }, ...external(true)],
       outputs: [],
       options: { commands: objects.map((o) => `node ${ctx.cli} inspect ${o}`), parallel: false },
       metadata: {
