@@ -1,5 +1,8 @@
 // Bundles the core into one CommonJS file (koffi stays external: it ships native binaries).
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await build({
   entryPoints: ['src/index.ts'],
@@ -9,6 +12,8 @@ await build({
   format: 'cjs',
   outfile: 'dist/index.cjs',
   external: ['koffi'],
+  // The linker's version is part of every cache key.
+  define: { BPF_LINKER_VERSION: JSON.stringify(version) },
   sourcemap: true,
   logLevel: 'warning',
 });

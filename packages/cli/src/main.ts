@@ -4,6 +4,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import {
+  LINKER_VERSION,
   LinkError,
   createLogger,
   findLlvmCandidates,
@@ -21,8 +22,6 @@ import { runInspect } from './commands/inspect';
 import { formatTimings, writeLinkReport } from './commands/link-output';
 import { runVerify } from './commands/verify';
 
-declare const BPF_LINKER_VERSION: string;
-const VERSION = typeof BPF_LINKER_VERSION === 'string' ? BPF_LINKER_VERSION : '0.0.0-dev';
 
 function makeLogger(level: LogLevel, logFile: string | undefined): Logger {
   return createLogger(level, (l, message) => {
@@ -75,7 +74,7 @@ export function main(argv: string[]): number {
         process.stdout.write(HELP_TEXT.endsWith('\n') ? HELP_TEXT : `${HELP_TEXT}\n`);
         return 0;
       case 'version':
-        process.stdout.write(`${versionText(VERSION)}\n`);
+        process.stdout.write(`${versionText(LINKER_VERSION)}\n`);
         return 0;
       case 'print-llvm':
         printLlvm(command.llvmPath);

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { LINKER_VERSION } from '../cache/version';
 import { findRustcLibraries, findSystemLibraries, SUPPORTED_MAJORS, type LlvmCandidate } from '../llvm/discovery';
-import { rankCandidates } from '../pipeline/choose-llvm';
+import { rankCandidates } from '../pipeline/llvm-requirement';
 
 export interface HostInfo {
   /** `uname -m` spelling: x86_64, aarch64, … */
