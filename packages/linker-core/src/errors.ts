@@ -25,7 +25,22 @@ export type LinkErrorCode =
   | 'LLVM_FATAL'
   | 'OUTPUT_FAILED'
   | 'LIBBPF_NOT_FOUND'
-  | 'BPF_NOT_PERMITTED';
+  | 'BPF_NOT_PERMITTED'
+  | BuildErrorCode;
+
+/** Codes of project builds (bpf.config.json, build plans, running a step). */
+export type BuildErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'NO_SOURCES'
+  | 'LIBRARY_NOT_FOUND'
+  | 'LIBRARY_CYCLE'
+  | 'DUPLICATE_OUTPUT'
+  | 'TOOL_NOT_FOUND'
+  | 'COMPILE_FAILED'
+  | 'ARCHIVE_FAILED'
+  | 'CARGO_FAILED'
+  | 'ARTIFACT_MISSING';
 
 export interface LinkErrorDetails {
   /** The input file involved, as the user named it. */
@@ -34,6 +49,8 @@ export interface LinkErrorDetails {
   member?: string;
   /** What the user can do about it. */
   hint?: string;
+  /** Output of a failed tool (clang's or cargo's stderr), shown after the message. */
+  output?: string;
   cause?: unknown;
 }
 
@@ -42,6 +59,7 @@ export class LinkError extends Error {
   readonly file?: string;
   readonly member?: string;
   readonly hint?: string;
+  readonly output?: string;
 
   constructor(code: LinkErrorCode, message: string, details: LinkErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -50,6 +68,7 @@ export class LinkError extends Error {
     this.file = details.file;
     this.member = details.member;
     this.hint = details.hint;
+    this.output = details.output;
   }
 
   /** `file(member)` or `file`, for messages. */
@@ -58,9 +77,13 @@ export class LinkError extends Error {
     return this.member === undefined ? this.file : `${this.file}(${this.member})`;
   }
 
-  /** The full text a CLI prints after `Error: `. */
+  /** The full text an adapter prints after `Error: `: message, the tool's output, the hint. */
   format(): string {
-    return this.hint ? `${this.message}\n  hint: ${this.hint}` : this.message;
+    const parts = [this.message];
+    const out = this.output?.trimEnd();
+    if (out) parts.push(out.split('\n').map((l) => `  | ${l}`).join('\n'));
+    if (this.hint) parts.push(`  hint: ${this.hint}`);
+    return parts.join('\n');
   }
 }
 
