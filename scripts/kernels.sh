@@ -6,8 +6,9 @@
 #   scripts/kernels.sh loader                  build the static libbpf loader, print its path
 #   scripts/kernels.sh run NAME OBJ.o...       boot kernel NAME once, load every object, print
 #                                              the loader's blocks (=== OBJECT/PROG/RESULT, DONE)
-#   scripts/kernels.sh selftests               linux-source-6.1's BPF selftests + a 6.1 vmlinux.h
-#                                              (for e2e/corpus), print their directory
+#   scripts/kernels.sh corpus                  unpack the corpus sources that are not installed
+#                                              (linux-source-6.1's BPF selftests + a 6.1 vmlinux.h,
+#                                              gobpf's test program), print their directory
 #
 # NAME is 6.1 (Debian bookworm's linux-image-amd64) or 5.10 (bullseye's). Kernels are never
 # installed: the .deb is downloaded with apt-get (bullseye through a private apt state dir, so the
@@ -24,6 +25,9 @@ CACHE=${BPF_LINKER_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bpf-linker-kern
 LOADER_SRC=$ROOT/e2e/kernels/loader.c
 
 log() { printf '[kernels] %s\n' "$*" >&2; }
+# Serializes downloads and builds between processes (two test files may ask at once); held until
+# the (sub)shell that took it exits.
+lock() { mkdir -p "$CACHE"; exec 9>"$CACHE/.lock"; flock 9; }
 die() { log "$*"; exit 1; }
 unavailable() { log "unavailable: $*"; exit 3; }
 
@@ -71,6 +75,11 @@ fetch() {
     echo "$dir/$(cat "$dir/current")/vmlinux"
     return 0
   fi
+  lock
+  if [ "${KERNELS_REFRESH:-0}" != 1 ] && [ -f "$dir/current" ] && [ -f "$dir/$(cat "$dir/current")/vmlinux" ]; then
+    echo "$dir/$(cat "$dir/current")/vmlinux"
+    return 0
+  fi
   command -v xz >/dev/null || die "xz is missing (apt-get install xz-utils)"
   mkdir -p "$dir"
   pkg=$(resolve_package "$suite")
@@ -113,6 +122,9 @@ loader() {
   key=$(cat "$LOADER_SRC" /usr/lib/x86_64-linux-gnu/libbpf.a 2>/dev/null | sha256sum | cut -c1-16)
   out=$CACHE/loader/$key/bpfl-loader
   if [ ! -x "$out" ]; then
+    lock
+  fi
+  if [ ! -x "$out" ]; then
     for f in /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libelf.a /usr/lib/x86_64-linux-gnu/libz.a; do
       [ -f "$f" ] || die "$f is missing (apt-get install libbpf-dev libelf-dev zlib1g-dev)"
     done
@@ -127,7 +139,9 @@ loader() {
 run() {
   local name=$1; shift
   [ $# -gt 0 ] || die "usage: run NAME OBJ.o..."
-  local vmlinux ldr busybox r o
+  local vmlinux ldr busybox o
+  # Global (not local): the EXIT trap that removes it runs after run() has returned.
+  r=
   vmlinux=$(fetch "$name")
   ldr=$(loader)
   busybox=/bin/busybox
@@ -137,7 +151,7 @@ run() {
   command -v cpio >/dev/null || die "cpio is missing (apt-get install cpio)"
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
   r=$(mktemp -d "${TMPDIR:-/tmp}/bpfl-initramfs.XXXXXX")
-  trap 'rm -rf "$r"' RETURN
+  trap 'rm -rf "$r" "$r.cpio.gz" "$r.log"' EXIT
   mkdir -p "$r"/{bin,proc,sys,dev,objs}
   cp "$busybox" "$r/bin/busybox"
   for a in sh mount cat poweroff; do ln -s busybox "$r/bin/$a"; done
@@ -145,6 +159,8 @@ run() {
   local args=()
   for o in "$@"; do
     [ -f "$o" ] || die "no such object: $o"
+    # The loader reports objects by file name.
+    [ ! -e "$r/objs/$(basename "$o")" ] || die "two objects named $(basename "$o")"
     cp "$o" "$r/objs/"
     args+=("/objs/$(basename "$o")")
   done
@@ -161,7 +177,6 @@ poweroff -f
 EOS
   chmod +x "$r/init"
   (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$r.cpio.gz"
-  trap 'rm -rf "$r" "$r.cpio.gz"' RETURN
   local status=0
   timeout "${KERNELS_TIMEOUT:-180}" qemu-system-x86_64 -kernel "$vmlinux" -initrd "$r.cpio.gz" \
     -append 'console=ttyS0 panic=-1 loglevel=1' -m 1024 -nographic -no-reboot -nic none \
@@ -170,31 +185,38 @@ EOS
   if ! tr -d '\r' < "$r.log" | grep -q '^=== DONE'; then
     log "the VM did not finish (qemu exit $status); its console:"
     tr -d '\r' < "$r.log" | tail -40 >&2
-    rm -f "$r.log"
     exit 1
   fi
-  rm -f "$r.log"
 }
 
-# The BPF selftests of Debian's linux-source-6.1 (tools/testing/selftests/bpf, with
-# tools/lib/bpf and tools/include) for the corpus test, and a vmlinux.h from the 6.1 kernel's
-# BTF. Prints the directory holding linux-source-6.1/ and include/vmlinux.h.
-selftests() {
-  local dir=$CACHE/selftests tmp pkg vmlinux
+# Corpus sources that are not installed but unpacked from their .debs into the cache (for
+# e2e/corpus): the BPF selftests of linux-source-6.1 (tools/testing/selftests/bpf with
+# tools/lib/bpf and tools/include) plus include/vmlinux.h from the 6.1 kernel's BTF and the
+# <bpf/*.h> the selftests' build installs; and gobpf's test program from
+# golang-github-iovisor-gobpf-dev (installing it would pull in LLVM 14 through libbpfcc-dev).
+# Prints the directory holding linux-source-6.1/, include/ and gobpf/.
+corpus() {
+  local dir=$CACHE/corpus tmp pkg vmlinux
   if [ -f "$dir/ready" ] && [ "${KERNELS_REFRESH:-0}" != 1 ]; then echo "$dir"; return 0; fi
   vmlinux=$(fetch 6.1)
-  command -v bpftool >/dev/null || command -v /usr/sbin/bpftool >/dev/null || die "bpftool is missing (apt-get install bpftool)"
+  lock
+  if [ -f "$dir/ready" ] && [ "${KERNELS_REFRESH:-0}" != 1 ]; then echo "$dir"; return 0; fi
+  [ -x /usr/sbin/bpftool ] || die "bpftool is missing (apt-get install bpftool)"
+  [ -f /usr/include/bpf/bpf_helper_defs.h ] || die "libbpf-dev is missing (bpf_helper_defs.h)"
   pkg=linux-source-6.1
   mkdir -p "$CACHE"
-  tmp=$(mktemp -d "$CACHE/.selftests.XXXXXX")
-  log "downloading $pkg (Debian bookworm)"
-  if ! (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>"$tmp/download.log"); then
+  tmp=$(mktemp -d "$CACHE/.corpus.XXXXXX")
+  log "downloading $pkg and golang-github-iovisor-gobpf-dev (Debian bookworm)"
+  download() {
+    (cd "$tmp" && apt-get download "$@" >/dev/null 2>>"$tmp/download.log")
+  }
+  if ! download "$pkg" golang-github-iovisor-gobpf-dev; then
     apt-get update -qq >/dev/null 2>>"$tmp/download.log" || true
-    (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>>"$tmp/download.log") \
-      || { cat "$tmp/download.log" >&2; rm -rf "$tmp"; unavailable "apt-get download $pkg failed"; }
+    download "$pkg" golang-github-iovisor-gobpf-dev \
+      || { cat "$tmp/download.log" >&2; rm -rf "$tmp"; unavailable "apt-get download $pkg golang-github-iovisor-gobpf-dev failed"; }
   fi
-  dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" ./usr/src/$pkg.tar.xz
-  mkdir -p "$tmp/out/include/gnu"
+  mkdir -p "$tmp/out/include/gnu" "$tmp/out/include/bpf" "$tmp/gobpf-deb"
+  dpkg-deb --fsys-tarfile "$tmp"/${pkg}_*.deb | tar -x -C "$tmp" ./usr/src/$pkg.tar.xz
   tar -xJf "$tmp/usr/src/$pkg.tar.xz" -C "$tmp/out" --wildcards \
     "$pkg/tools/testing/selftests/bpf/*" "$pkg/tools/lib/bpf/*" "$pkg/tools/include/*"
   /usr/sbin/bpftool btf dump file "$vmlinux" format c > "$tmp/out/include/vmlinux.h"
@@ -202,10 +224,14 @@ selftests() {
   : > "$tmp/out/include/gnu/stubs-32.h"
   # <bpf/*.h> as the selftests' build installs them: the tree's libbpf headers, plus the generated
   # bpf_helper_defs.h, taken from libbpf-dev (1.1, generated from a 6.1/6.2 UAPI).
-  mkdir -p "$tmp/out/include/bpf"
   cp "$tmp/out/$pkg"/tools/lib/bpf/*.h "$tmp/out/include/bpf/"
-  cp /usr/include/bpf/bpf_helper_defs.h "$tmp/out/include/bpf/" || die "libbpf-dev is missing (bpf_helper_defs.h)"
-  echo "$(dpkg-deb -f "$tmp"/*.deb Package) $(dpkg-deb -f "$tmp"/*.deb Version); vmlinux.h from $(cat "$(dirname "$vmlinux")/package")" > "$tmp/out/ready"
+  cp /usr/include/bpf/bpf_helper_defs.h "$tmp/out/include/bpf/"
+  dpkg-deb -x "$tmp"/golang-github-iovisor-gobpf-dev_*.deb "$tmp/gobpf-deb"
+  mv "$tmp/gobpf-deb/usr/share/gocode/src/github.com/iovisor/gobpf" "$tmp/out/gobpf"
+  {
+    for d in "$tmp"/*.deb; do echo "$(dpkg-deb -f "$d" Package) $(dpkg-deb -f "$d" Version)"; done
+    echo "vmlinux.h from $(cat "$(dirname "$vmlinux")/package")"
+  } > "$tmp/out/ready"
   rm -rf "$dir"
   mv "$tmp/out" "$dir"
   rm -rf "$tmp"
@@ -219,6 +245,6 @@ case "$cmd" in
   fetch) if [ $# -eq 0 ]; then set -- 6.1 5.10; fi; for k in "$@"; do echo "$k $(fetch "$k")"; done ;;
   loader) loader ;;
   run) run "$@" ;;
-  selftests) selftests ;;
+  corpus) corpus ;;
   *) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 1 ;;
 esac

@@ -31,7 +31,8 @@ declare -A NEED=(
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
   [libelf-dev]=/usr/lib/x86_64-linux-gnu/libelf.a
   [zlib1g-dev]=/usr/lib/x86_64-linux-gnu/libz.a
-  # e2e/corpus: third-party BPF C sources (cilium/ebpf's testdata)
+  # e2e/corpus: third-party BPF C sources (cilium/ebpf's testdata; gobpf's test program and the
+  # kernel selftests are unpacked from their .debs into a cache by scripts/kernels.sh corpus)
   [golang-github-cilium-ebpf-dev]=/usr/share/gocode/src/github.com/cilium/ebpf/testdata/common.h
 )
 

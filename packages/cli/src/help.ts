@@ -34,7 +34,7 @@ const GROUPS: readonly OptionGroup[] = [
       ['    --cpu-features <FEATURES>', 'LLVM features, e.g. +alu32,-dwarfris or -alu32 [default: none]'],
       ['    --unroll-loops', 'Unroll loops hard, for kernels without bounded loops [default: off]'],
       ['    --ignore-inline-never', 'Drop noinline, for kernels without BPF-to-BPF calls [default: off]'],
-      ['    --disable-expand-memcpy-in-order', "Don't pass --bpf-expand-memcpy-in-order to LLVM [default: passed]"],
+      ['    --disable-expand-memcpy-in-order', "Never expand memcpy in order [default: when memset/memmove are defined]"],
       ['    --allow-bpf-trap', 'Let LLVM emit __bpf_trap calls for unreachable code [default: off]'],
       ['    --llvm-args <ARGS>', 'Comma-separated options for LLVM; repeatable [default: none]'],
     ],

@@ -161,7 +161,7 @@ describe('command dispatch keeps bpf-linker compatible', () => {
   it('links a file named `verify` when one exists in the working directory', () => {
     const cwd = makeTempDir('bpfl-dispatch-');
     copyFileSync(seedBc.program, join(cwd, 'verify'));
-    const r = spawnSync(process.execPath, [CLI, 'verify', seedBc.lib, '-o', 'out.o'], { cwd, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'verify', seedBc.lib, '--btf', '-o', 'out.o'], { cwd, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(existsSync(join(cwd, 'out.o'))).toBe(true);
@@ -249,7 +249,7 @@ describe('bpf-linker --report and --timings', () => {
   });
 
   it('--timings prints every stage and the total on one line of stderr, in the debug log\'s format', () => {
-    const r = runCli([seedBc.program, seedBc.archive, '-o', join(dir, 'timed.o'), '--timings']);
+    const r = runCli([seedBc.program, seedBc.archive, '--btf', '-o', join(dir, 'timed.o'), '--timings']);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     const m = /^stage times \(ms\): (.*)\n$/.exec(r.stderr);

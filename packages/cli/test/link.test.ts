@@ -199,6 +199,19 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
     });
   });
 
+  it('expands memset/memmove/memcpy inline for C (nothing defines them), so the object loads', () => {
+    const bc = compileC({ major, source: join(FIXTURES, 'memfill.c'), out: out('memfill.bc'), mode: 'bc' });
+    const path = out('memfill.o');
+    for (const mode of [[], ['--internalize'], ['--export', 'fill,events,LICENSE']]) {
+      linkOk([bc, '--btf', ...mode, '-o', path]);
+      const undefinedCalls = readElf(readFileSync(path))
+        .symbols()
+        .filter((s) => s.sectionIndex === 0 && /^mem/.test(s.name));
+      expect(undefinedCalls, mode.join(' ')).toEqual([]);
+      if (!noKernel) expect(loadIntoKernel(path).ok, mode.join(' ')).toBe(true);
+    }
+  });
+
   describe('a cross-file helper returning a map-value pointer', () => {
     let lib: string;
     let prog: string;
@@ -258,8 +271,9 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
       expect(readFileSync(out('dump-o0/post-opt.ll'), 'utf8')).toBe(readFileSync(out('dump-o1/post-opt.ll'), 'utf8'));
     });
 
-    it('--btf absent: no .BTF and no DWARF', () => {
-      linkOk([seed.progBc, seed.libA, '-o', out('nobtf.o')]);
+    it('--btf absent: no .BTF and no DWARF, and a warning that libbpf needs BTF for .maps', () => {
+      const r = linkOk([seed.progBc, seed.libA, '-o', out('nobtf.o')]);
+      expect(r.stderr).toBe('[WARN] the inputs define maps in .maps, which libbpf can only load with BTF: pass --btf (and compile with -g)\n');
       const names = object(out('nobtf.o')).sectionNames;
       expect(names).not.toContain('.BTF');
       expect(names.filter((n) => n.startsWith('.debug_'))).toEqual([]);
@@ -386,6 +400,22 @@ describe('choosing libLLVM', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/libLLVM\.so\.19\.1\s+LLVM 19\.1\.\d+/);
     expect(r.stdout).toMatch(/libLLVM\.so\.22\.1\s+LLVM 22\.1\.\d+/);
+  });
+});
+
+describe('an LLVM fatal error', () => {
+  it('exits 1 with the reason and a hint, and leaves no output', () => {
+    // A branch over 40,000 instructions: farther than the 16-bit jump offsets of -mcpu=v3.
+    const dir = makeTempDir('bpfl-fatal-');
+    const body = Array.from({ length: 40_000 }, (_, i) => `  store volatile i64 ${i}, ptr @g`).join('\n');
+    const ir = join(dir, 'far-jump.ll');
+    writeFileSync(ir, `target triple = "bpf"\n@g = global i64 0\ndefine i32 @prog(i64 %x) section "xdp" {\nentry:\n  %c = icmp eq i64 %x, 0\n  br i1 %c, label %big, label %out\nbig:\n${body}\n  br label %out\nout:\n  ret i32 0\n}\n`);
+    const dest = join(dir, 'far-jump.o');
+    const r = runCli([ir, '--cpu', 'v3', '-o', dest]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('Error: LLVM fatal error: Branch target out of insn range\n  hint: a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less\n');
+    expect(existsSync(dest)).toBe(false);
+    linkOk([ir, '--cpu', 'v4', '-o', dest]);
   });
 });
 

@@ -408,3 +408,16 @@ export function unregisterCallback(cb: bigint): void {
 export function loadSharedLibrary(path: string): LibraryHandle {
   return koffi.load(path);
 }
+
+let libcExit: ((code: number) => void) | undefined;
+
+/**
+ * Ends the process at once with `code` (libc `_exit`). After a fatal error LLVM would call
+ * exit() or abort() itself, running destructors of a half-broken state (exit status 134);
+ * callers must have written their messages synchronously before.
+ */
+export function exitImmediately(code: number): never {
+  libcExit ??= koffi.load('libc.so.6').func('void _exit(int code)') as (code: number) => void;
+  libcExit(code);
+  throw new Error('unreachable: _exit returned');
+}

@@ -9,6 +9,7 @@ import { LinkError } from '../errors';
 import {
   FatalErrorHandlerProto,
   declareLlvmApi,
+  exitImmediately,
   loadSharedLibrary,
   registerCallback,
   type LlvmFunctions,
@@ -47,7 +48,12 @@ function onFatalError(reason: string): void {
       // best effort: the process is about to exit
     }
   }
-  writeSync(2, `Error: LLVM fatal error: ${reason}\n  hint: this is an LLVM bug or an input LLVM cannot compile for BPF; run with --log-level=debug and report it\n`);
+  const hint = /Branch target out of insn range/.test(reason)
+    ? 'a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less'
+    : 'this is an LLVM bug or an input LLVM cannot compile for BPF; run with --log-level=debug and report it';
+  writeSync(2, `Error: LLVM fatal error: ${reason}\n  hint: ${hint}\n`);
+  // LLVM would exit or abort after this handler returns; end with the linker's error status.
+  exitImmediately(1);
 }
 
 let fatalHandler: bigint | undefined;

@@ -65,3 +65,9 @@ export function decideExports(lib: LlvmLibrary, m: ModuleRef, options: LinkOptio
   for (const f of functions(lib, m)) consider(f, true);
   return decision;
 }
+
+/** Whether any global lives in `.maps` (BTF-defined maps, which libbpf reads from BTF). */
+export function definesBtfMaps(lib: LlvmLibrary, m: ModuleRef): boolean {
+  for (const g of globalVariables(lib, m)) if (sectionOf(lib, g) === '.maps') return true;
+  return false;
+}

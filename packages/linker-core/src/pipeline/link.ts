@@ -19,6 +19,8 @@ import { prepareDebugInfo } from './debug-info';
 import { emit } from './emit';
 import { decideExports, type ExportMode } from './exports';
 import { llvmGlobalOptions } from './global-options';
+import { canExpandMemcpyInOrder, definedLibcalls, unsupportedLibcall } from './memory-builtins';
+import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
@@ -55,16 +57,18 @@ export interface LinkResult {
   report?: LinkReport;
 }
 
-/** BPF ISel reports every libcall as an error but still emits the call (LLVM D155894). */
-const IGNORED_LIBCALL = /A call to built-in function '(memcpy|memmove|memset|memcmp|bcmp|strlen)' is not supported\.\n?$/;
-
-export function isIgnoredDiagnostic(d: LlvmDiagnostic): boolean {
-  return d.level === 'error' && IGNORED_LIBCALL.test(d.message);
+/**
+ * An error diagnostic that is not one: a libcall to a memory builtin the module defines (BPF ISel
+ * reports every libcall as an error but still emits the call, LLVM D155894).
+ */
+export function isIgnoredDiagnostic(d: LlvmDiagnostic, defined: ReadonlySet<string>): boolean {
+  const call = unsupportedLibcall(d);
+  return call !== undefined && defined.has(call);
 }
 
-function logDiagnostic(logger: Logger, d: LlvmDiagnostic): void {
+function logDiagnostic(logger: Logger, d: LlvmDiagnostic, defined: ReadonlySet<string>): void {
   const text = `llvm: ${d.message.trimEnd()}`;
-  if (isIgnoredDiagnostic(d)) logger.debug(`${text} (ignored: the call is still emitted)`);
+  if (isIgnoredDiagnostic(d, defined)) logger.debug(`${text} (ignored: the module defines it)`);
   else if (d.level === 'error') logger.error(text);
   else if (d.level === 'warning') logger.warn(text);
   else logger.debug(text);
@@ -100,15 +104,26 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   const { library: lib } = timer.run('choose-llvm', () =>
     chooseLlvm(inputs.units, { llvmPath: options.llvmPath, env: environment.env }, logger),
   );
-  setGlobalOptions(lib, llvmGlobalOptions(options));
-
-  const ctx = new LlvmContext(lib, (d) => logDiagnostic(logger, d));
+  /** Memory builtins the linked module defines (rustc's compiler_builtins does; C does not). */
+  let definedBuiltins = new Set<string>();
+  const ctx = new LlvmContext(lib, (d) => logDiagnostic(logger, d, definedBuiltins));
   let module: ModuleRef | undefined;
   // About 150 ms for 20,000 functions, so only when asked for.
   const definitions = environment.report ? new InputDefinitions(lib) : undefined;
   try {
     module = timer.run('link', () => linkModules(ctx, inputs.units, logger, undefined, definitions && ((unit, m) => definitions.record(unit, m))));
     const m = module;
+    definedBuiltins = definedLibcalls(lib, m);
+    // Global options are read when the target machine is created, so they are set here, once
+    // the module shows whether memset/memmove calls would resolve.
+    const expandInOrder = !options.disableExpandMemcpyInOrder && canExpandMemcpyInOrder(definedBuiltins);
+    if (!options.disableExpandMemcpyInOrder && !expandInOrder) {
+      logger.debug('not passing --bpf-expand-memcpy-in-order: the module does not define memset and memmove, so LLVM must expand them inline');
+    }
+    setGlobalOptions(lib, llvmGlobalOptions({ ...options, disableExpandMemcpyInOrder: !expandInOrder }));
+    if (!options.btf && definesBtfMaps(lib, m)) {
+      logger.warn('the inputs define maps in .maps, which libbpf can only load with BTF: pass --btf (and compile with -g)');
+    }
     const triple = chooseTriple(options.target, moduleTriple(lib, m));
     const tm = (() => {
       try {
@@ -142,10 +157,12 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         }
       });
 
-      const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d));
+      const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d, definedBuiltins));
       if (errors.length > 0 && options.fatalErrors) {
         throw new LinkError('LLVM_DIAGNOSTIC_ERRORS', `LLVM issued diagnostic with error severity:\n${errors.map((d) => `  ${d.message.trimEnd()}`).join('\n')}`, {
-          hint: 'fix the reported problem; --fatal-errors=false writes the output anyway',
+          hint: errors.some((d) => unsupportedLibcall(d))
+            ? 'the object would call a function nothing defines, and the kernel cannot load it: make the copy/fill smaller (LLVM inlines small ones) or write it as a loop; --fatal-errors=false writes the output anyway'
+            : 'fix the reported problem; --fatal-errors=false writes the output anyway',
         });
       }
       if (options.output) {
