@@ -212,6 +212,21 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
     }
   });
 
+  it('an unresolvable libcall is an error (nothing written); --fatal-errors=false writes the object anyway', () => {
+    // Forcing in-order expansion leaves memset/memmove as calls that no C object defines.
+    const bc = compileC({ major, source: join(FIXTURES, 'memfill.c'), out: out('memfill-forced.bc'), mode: 'bc' });
+    const dest = out('memfill-forced.o');
+    const forced = ['--btf', '--llvm-args=--bpf-expand-memcpy-in-order', '-o', dest];
+    const r = runCli([bc, ...forced]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^Error: LLVM issued diagnostic with error severity:\n.*A call to built-in function 'memset' is not supported\./m);
+    expect(r.stderr).toContain('hint: the object would call a function nothing defines');
+    expect(existsSync(dest)).toBe(false);
+    linkOk([bc, ...forced, '--fatal-errors=false']);
+    const undefinedMem = readElf(readFileSync(dest)).symbols().filter((s) => s.sectionIndex === 0 && /^mem/.test(s.name)).map((s) => s.name);
+    expect(undefinedMem.sort()).toEqual(['memmove', 'memset']);
+  });
+
   describe('a cross-file helper returning a map-value pointer', () => {
     let lib: string;
     let prog: string;
