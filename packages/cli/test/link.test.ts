@@ -303,6 +303,11 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
       expect(generic.some((s) => s.usesAlu32 || s.usesJmp32)).toBe(false);
     });
 
+    it.skipIf(noKernel)('--cpu probe asks the running kernel (which supports 32-bit ALU here)', () => {
+      linkOk([seed.progBc, seed.libA, '--cpu', 'probe', '-o', out('probe.o')]);
+      expect(object(out('probe.o')).codeSections.some((s) => s.usesAlu32)).toBe(true);
+    });
+
     it('--cpu v4 is accepted; an unknown CPU is an error', () => {
       linkOk([seed.progBc, seed.libA, '--cpu', 'v4', '-o', out('v4.o')]);
       const r = runCli([seed.progBc, '--cpu', 'v9', '-o', out('v9.o')]);
