@@ -18,6 +18,7 @@ import {
   readBitcodeProducer,
 } from '../../src/bitcode';
 import { compileC, LLVM_MAJORS, type LlvmMajor, llvmTool, makeTempDir, writeSource } from '../support/toolchain';
+import { prng } from '../support/prng';
 
 const C_SOURCE = 'int add(int a, int b) { return a + b; }\nint counter;\n';
 
@@ -59,17 +60,6 @@ function wrap(body: Uint8Array, padBefore = 0, padAfter = 0): Uint8Array {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs `fn` and returns its result or the BitcodeFormatError; any other throw fails the test. */
 function typedOutcome<T>(fn: () => T): T | BitcodeFormatError {

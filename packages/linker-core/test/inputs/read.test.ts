@@ -20,6 +20,7 @@ import {
   makeTempDir,
   writeSource,
 } from '../support/toolchain';
+import { prng } from '../support/prng';
 
 const PROGRAM = `
 int helper(int x) { return x * 5; }
@@ -305,17 +306,6 @@ describe('unusable inputs', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** readInputs's outcome: a result or a LinkError naming `file`; anything else fails. */
 function outcome(name: string, bytes: Uint8Array): 'ok' | LinkError {
