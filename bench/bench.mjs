@@ -69,13 +69,13 @@ const median = (xs) => {
 
 /** Our CLI with --timings: per-stage times parsed from its output. */
 function ours(inputs, out, flags) {
-  const m = measure(process.execPath, [CLI, ...inputs, ...flags, '--log-level=debug', '-o', out]);
+  const m = measure(process.execPath, [CLI, ...inputs, ...flags, '--timings', '-o', out]);
   const stages = {};
   const line = m.stderr.split('\n').find((l) => l.includes('stage times (ms):'));
   if (line) {
     for (const part of line.split('stage times (ms):')[1].split(',')) {
       const [k, v] = part.trim().split(' ');
-      stages[k] = Number(v);
+      if (k !== 'total') stages[k] = Number(v);
     }
   }
   return { ...m, stages };

@@ -9,7 +9,6 @@ import {
   createLogger,
   findLlvmCandidates,
   formatVersion,
-  isLinkError,
   linkSync,
   loadLlvmLibrary,
   rankCandidates,
@@ -18,6 +17,7 @@ import {
 } from '@bpf-linker/core';
 import { parseArgs, readExportSymbolsFile } from './args';
 import { HELP_TEXT, versionText } from './help';
+import { printError } from './commands/common';
 import { runInspect } from './commands/inspect';
 import { formatTimings, writeLinkReport } from './commands/link-output';
 import { runVerify } from './commands/verify';
@@ -66,7 +66,6 @@ export function main(argv: string[]): number {
   const subcommand = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : undefined;
   if (subcommand !== undefined && !existsSync(subcommand)) return COMMANDS[subcommand](argv.slice(1));
   // bpf-linker rewrites `-flavor` to `--flavor` (which no longer exists) before parsing.
-  let logger: Logger | undefined;
   try {
     const command = parseArgs(argv);
     switch (command.kind) {
@@ -81,7 +80,7 @@ export function main(argv: string[]): number {
         return 0;
       case 'link': {
         const options = command.options;
-        logger = makeLogger(command.log.level ?? 'warn', command.log.file);
+        const logger = makeLogger(command.log.level ?? 'warn', command.log.file);
         if (!options.llvmPath && process.env.BPF_LINKER_LLVM) options.llvmPath = process.env.BPF_LINKER_LLVM;
         if (command.exportSymbolsFile !== undefined) {
           let text: Buffer;
@@ -96,20 +95,14 @@ export function main(argv: string[]): number {
           options.exports.push(...readExportSymbolsFile(text));
         }
         const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined });
-        logger.debug(
-          `wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); stage times (ms): ${Object.entries(result.timings)
-            .map(([k, v]) => `${k} ${v!.toFixed(1)}`)
-            .join(', ')}`,
-        );
+        logger.debug(`wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); ${formatTimings(result.timings).trimEnd()}`);
         if (command.reportFile !== undefined) writeLinkReport(command.reportFile, result);
         if (command.timings) process.stderr.write(formatTimings(result.timings));
         return 0;
       }
     }
   } catch (e) {
-    const text = isLinkError(e) ? e.format() : `internal error: ${(e as Error)?.stack ?? String(e)}`;
-    process.stderr.write(`Error: ${text}\n`);
-    if (logger && !isLinkError(e)) logger.debug(String((e as Error)?.stack));
+    printError(e);
     return 1;
   }
 }

@@ -91,6 +91,14 @@ export function isLinkError(e: unknown): e is LinkError {
   return e instanceof LinkError;
 }
 
+/**
+ * What every adapter prints after `Error: `: a LinkError's message, tool output and hint, or,
+ * for anything else (a bug of ours), `internal error:` with the stack.
+ */
+export function formatError(e: unknown): string {
+  return isLinkError(e) ? e.format() : `internal error: ${(e as Error)?.stack ?? String(e)}`;
+}
+
 /** Where an input came from, for error messages: `path` or `archive(member)`. */
 export function describeOrigin(file: string, member?: string): string {
   return member === undefined ? file : `${file}(${member})`;

@@ -1,6 +1,6 @@
 /** What the `verify` and `inspect` commands share: a small argument parser and reading objects. */
 import { readFileSync } from 'node:fs';
-import { EM_BPF, LinkError, isElf, readElf } from '@bpf-linker/core';
+import { EM_BPF, LinkError, formatError, isElf, readElf } from '@bpf-linker/core';
 
 export interface CommandFlag {
   /** Long name without `--`. */
@@ -78,8 +78,7 @@ export function readBpfObjectFile(path: string): Uint8Array {
 
 /** `Error: <message>\n  hint: <hint>` on stderr, as the linker prints its errors. */
 export function printError(e: unknown): void {
-  const text = e instanceof LinkError ? e.format() : `internal error: ${(e as Error)?.stack ?? String(e)}`;
-  process.stderr.write(`Error: ${text}\n`);
+  process.stderr.write(`Error: ${formatError(e)}\n`);
 }
 
 /** An error as JSON output carries it. */

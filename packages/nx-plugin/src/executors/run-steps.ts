@@ -11,8 +11,7 @@ import {
   BPF_CONFIG_FILE,
   LINK_SETTING_KEYS,
   createLogger,
-  isBuildError,
-  isLinkError,
+  formatError,
   parseBpfConfig,
   planBuild,
   probeToolchain,
@@ -56,11 +55,6 @@ const TOOLS: Record<StepKind, ReadonlyArray<'clang' | 'llvm' | 'rust'>> = {
   link: ['clang', 'llvm'],
   cargo: ['rust', 'llvm'],
 };
-
-function formatError(e: unknown): string {
-  if (isBuildError(e) || isLinkError(e)) return e.format();
-  return `internal error: ${(e as Error)?.stack ?? String(e)}`;
-}
 
 function summarize(result: StepResult): string | undefined {
   const m = result.manifest;
