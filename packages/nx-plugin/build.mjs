@@ -1,6 +1,6 @@
 // Bundles the plugin into CommonJS files (Nx require()s plugins, executors and generators):
 // the core from source (as the CLI does), @nx/devkit and nx external (the workspace's own),
-// koffi external (native binaries). Schemas, templates and the bpf.config.json schema are copied.
+// koffi external (native binaries). Schemas and the bpf.config.json schema are copied.
 import { build } from 'esbuild';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,14 +32,8 @@ await build({
 });
 
 for (const e of executors) cpSync(`src/executors/${e}/schema.json`, `dist/executors/${e}/schema.json`);
-for (const g of generators) {
-  cpSync(`src/generators/${g}/schema.json`, `dist/generators/${g}/schema.json`);
-  try {
-    cpSync(`src/generators/${g}/files`, `dist/generators/${g}/files`, { recursive: true });
-  } catch (e) {
-    if (e.code !== 'ENOENT') throw e;
-  }
-}
+// Generators have no template files: they write the core's scaffold.
+for (const g of generators) cpSync(`src/generators/${g}/schema.json`, `dist/generators/${g}/schema.json`);
 
 // The bpf.config.json schema editors load ("$schema" in generated configs points here), from the
 // core's BPF_CONFIG_SCHEMA: the same object the config is validated with.

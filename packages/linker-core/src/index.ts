@@ -18,3 +18,4 @@ export * from './verify';
 export type { LinkReport, LinkReportSymbol, LinkReportInput, SymbolStatus, SymbolKind } from './pipeline/report';
 export * from './plan';
 export * from './cache';
+export * from './scaffold';

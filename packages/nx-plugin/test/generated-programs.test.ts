@@ -17,7 +17,7 @@ import compileExecutor from '../src/executors/compile/executor';
 import linkExecutor from '../src/executors/link/executor';
 import { libraryGenerator } from '../src/generators/library/generator';
 import { programGenerator } from '../src/generators/program/generator';
-import { PROGRAM_TYPES } from '../src/generators/program/program-types';
+import { PROGRAM_TYPES } from '@bpf-linker/core';
 import { resolveCli } from '../src/paths';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../linker-core/test/support/kernel';
 import { flushTree, tempWorkspace } from './support';

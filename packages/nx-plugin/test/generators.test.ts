@@ -6,7 +6,7 @@ import { parseBpfConfig } from '@bpf-linker/core';
 import { initGenerator } from '../src/generators/init/generator';
 import { libraryGenerator } from '../src/generators/library/generator';
 import { programGenerator } from '../src/generators/program/generator';
-import { PROGRAM_TYPES } from '../src/generators/program/program-types';
+import { PROGRAM_TYPES } from '@bpf-linker/core';
 
 const emptyTree = () => createTreeWithEmptyWorkspace();
 

@@ -1,35 +1,17 @@
-/** What the generators share: names, the plugin's registration, and writing a BPF project. */
+/** What the generators share: the plugin's registration, and writing a BPF project (names and files come from the core). */
 import {
   addProjectConfiguration,
   formatFiles,
   getProjects,
-  names,
   offsetFromRoot,
   readNxJson,
   writeJson,
   type TargetConfiguration,
   type Tree,
 } from '@nx/devkit';
-import type { BpfProjectConfig } from '@bpf-linker/core';
+import type { BpfProjectConfig, ProjectNames, ScaffoldFile } from '@bpf-linker/core';
 import { PLUGIN_NAME } from '../paths';
 import { DEFAULT_TARGET_NAMES, type BpfPluginOptions } from '../plugin/options';
-
-export interface ProjectNames {
-  /** The Nx project name as given. */
-  name: string;
-  /** kebab-case: file and output names. */
-  fileName: string;
-  /** snake_case: C and Rust identifiers. */
-  snake: string;
-}
-
-export function projectNames(name: string): ProjectNames {
-  if (!/^[A-Za-z][\w-]*$/.test(name)) {
-    throw new Error(`"${name}" is not a valid BPF project name: use letters, digits, - and _, starting with a letter`);
-  }
-  const fileName = names(name).fileName;
-  return { name, fileName, snake: fileName.replace(/-/g, '_') };
-}
 
 /** The plugin's nx.json entry, when registered (inference on). */
 export function pluginRegistration(tree: Tree): { options: Required<BpfPluginOptions> } | undefined {
@@ -74,9 +56,9 @@ export function writeBpfProject(tree: Tree, p: NewBpfProject): void {
   });
 }
 
-export function parseList(value: string | string[] | undefined): string[] {
-  const items = Array.isArray(value) ? value : (value ?? '').split(',');
-  return items.map((s) => s.trim()).filter(Boolean);
+/** The core's scaffold files, under the project root. */
+export function writeScaffold(tree: Tree, root: string, files: readonly ScaffoldFile[]): void {
+  for (const f of files) tree.write(`${root}/${f.path}`, f.content);
 }
 
 export async function finish(tree: Tree, skipFormat: boolean | undefined): Promise<void> {

@@ -1,12 +1,12 @@
 /**
  * @bpf-linker/nx:library — a C static library of bitcode: `compile` turns its sources into
  * bitcode, `archive` packs them into lib<name>.a, and programs that list it in "libraries" link
- * it and see its include/ directory.
+ * it and see its include/ directory. The files come from the core's scaffold.
  */
-import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
-import type { BpfProjectConfig } from '@bpf-linker/core';
+import type { Tree } from '@nx/devkit';
+import { libraryConfig, libraryFiles, parseList, projectNames } from '@bpf-linker/core';
 import { initGenerator } from '../init/generator';
-import { assertNewProject, explicitTargets, finish, parseList, projectNames, writeBpfProject } from '../shared';
+import { assertNewProject, explicitTargets, finish, writeBpfProject, writeScaffold } from '../shared';
 import type { LibraryGeneratorSchema } from './schema';
 
 export async function libraryGenerator(tree: Tree, schema: LibraryGeneratorSchema): Promise<void> {
@@ -15,18 +15,15 @@ export async function libraryGenerator(tree: Tree, schema: LibraryGeneratorSchem
   assertNewProject(tree, n.name, root);
   await initGenerator(tree, { skipFormat: true });
 
-  const config: BpfProjectConfig = {
-    library: { name: n.fileName, sources: ['src/**/*.c'], publicIncludeDirs: ['include'] },
-  };
   writeBpfProject(tree, {
     names: n,
     root,
     projectType: 'library',
     tags: parseList(schema.tags),
-    config,
+    config: libraryConfig(n),
     explicitTargets: { compile: explicitTargets.compile(), archive: explicitTargets.archive(n.fileName) },
   });
-  generateFiles(tree, joinPathFragments(import.meta.dirname, 'files'), root, { ...n, tmpl: '' });
+  writeScaffold(tree, root, libraryFiles(n));
   await finish(tree, schema.skipFormat);
 }
 

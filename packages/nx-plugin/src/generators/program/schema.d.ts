@@ -1,4 +1,4 @@
-import type { ProgramType } from './program-types';
+import type { ProgramType } from '@bpf-linker/core';
 
 /** Options of @bpf-linker/nx:program. */
 export interface ProgramGeneratorSchema {

@@ -1,5 +1,5 @@
 /**
- * The program types the generator offers (aya-template's list, trimmed to what a plain C or
+ * The program types the generators (Nx, turbo gen) offer (aya-template's list, trimmed to what a plain C or
  * no_std Rust program can be without a loader library): the ELF section libbpf expects, the
  * context argument, what the program returns, and what its attach parameter means.
  */

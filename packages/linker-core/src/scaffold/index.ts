@@ -1,0 +1,16 @@
+/** New projects: names, program types and the files generators write (Nx, turbo gen). */
+export { PROGRAM_TYPES, PROGRAM_TYPE_INFO, parseProgramType, type ProgramType, type ProgramTypeInfo } from './program-types';
+export { parseList, projectDirectory, projectNames, type ProjectNames } from './names';
+export {
+  libraryConfig,
+  libraryFiles,
+  libraryUse,
+  programConfig,
+  programFiles,
+  resolveProgram,
+  type LibraryUse,
+  type ProgramChoice,
+  type ProgramScaffold,
+  type ResolvedProgram,
+  type ScaffoldFile,
+} from './templates';
