@@ -75,6 +75,7 @@ describe('createNodes', () => {
       inputs: [
         '{projectRoot}/bpf.config.json',
         { dependentTasksOutputFiles: '**/*.{bc,a}', transitive: true },
+        { env: 'BPF_CLANG' },
         { env: 'BPF_LINKER_LLVM' },
         { runtime: expect.stringMatching(/toolchain-identity\.js llvm$/) },
       ],
@@ -91,7 +92,7 @@ describe('createNodes', () => {
     expect(Object.keys(rust.targets!)).toEqual(['build', 'verify', 'inspect']);
     expect(rust.targets!.build).toMatchObject({
       executor: '@bpf-linker/nx:cargo',
-      inputs: expect.arrayContaining(['{projectRoot}/**/*.rs', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock', { env: 'RUSTFLAGS' }]),
+      inputs: expect.arrayContaining(['{projectRoot}/**/*.rs', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock', { env: 'RUSTFLAGS' }, { env: 'RUSTUP_TOOLCHAIN' }]),
       outputs: ['{projectRoot}/dist/bpf/rusty.o', '{projectRoot}/dist/bpf/rusty.manifest.json'],
       metadata: { technologies: ['ebpf', 'rust', 'cargo'] },
     });

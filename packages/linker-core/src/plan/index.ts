@@ -45,6 +45,8 @@ export {
   probeToolchain,
   rustcProducer,
   toolchainFingerprint,
+  toolchainFingerprintParts,
+  type ToolchainPart,
   whichSync,
   type HostInfo,
   type LlvmIdentity,
@@ -52,5 +54,6 @@ export {
   type ToolchainIdentity,
 } from './toolchain';
 export { writeArchive, type ArchiveInput } from './archive-writer';
+export { BUILD_ENV, STEP_TOOLS, buildEnvFor, buildProject, describeManifest, type BuildProjectOptions, type ProjectBuild } from './build-project';
 export { runStep, runSteps, type BuildManifest, type RunStepOptions, type StepResult } from './run';
 export { readBpfProjects, type ProjectLocation } from './workspace';

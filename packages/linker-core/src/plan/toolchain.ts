@@ -185,27 +185,39 @@ export function rustcProducer(rustc: ToolchainIdentity['rustc']): { major: numbe
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), rustc: release };
 }
 
+export type ToolchainPart = 'clang' | 'llvm' | 'rust';
+
 /**
- * Stable text identifying a toolchain, for cache inputs: one line per tool, versions and library
- * sizes (a patch release changes the size), no timestamps.
+ * Stable lines identifying a toolchain, for cache inputs: `common` (linker version, host) and one
+ * group per tool asked for, with versions and library sizes (a patch release changes the size),
+ * no timestamps.
  */
-export function toolchainFingerprint(id: ToolchainIdentity, parts: ReadonlyArray<'clang' | 'llvm' | 'rust'> = ['clang', 'llvm', 'rust']): string {
-  const lines = [`bpf-linker ${id.linker}`, `host ${id.host.arch}`];
-  if (parts.includes('clang')) lines.push(`clang ${id.clang.path}: ${id.clang.version ?? '(version unknown)'}`);
+export function toolchainFingerprintParts(id: ToolchainIdentity, parts: ReadonlyArray<ToolchainPart> = ['clang', 'llvm', 'rust']): { common: string[] } & Partial<Record<ToolchainPart, string[]>> {
+  const out: { common: string[] } & Partial<Record<ToolchainPart, string[]>> = { common: [`bpf-linker ${id.linker}`, `host ${id.host.arch}`] };
+  if (parts.includes('clang')) out.clang = [`clang ${id.clang.path}: ${id.clang.version ?? '(version unknown)'}`];
   if (parts.includes('llvm')) {
-    for (const c of id.llvmCandidates ?? []) {
+    out.llvm = (id.llvmCandidates ?? []).map((c) => {
       let size = '?';
       try {
         size = String(statSync(c.path).size);
       } catch {
         // vanished between discovery and now: the size stays unknown
       }
-      lines.push(`libLLVM ${c.major}.${c.minor}${c.rustc ? ` rust-${c.rustc}` : ''} ${c.source} ${c.path} ${size}`);
-    }
+      return `libLLVM ${c.major}.${c.minor}${c.rustc ? ` rust-${c.rustc}` : ''} ${c.source} ${c.path} ${size}`;
+    });
   }
   if (parts.includes('rust')) {
-    lines.push(`rustc ${id.rustc.path}: ${id.rustc.version ?? '(not found)'}, LLVM ${id.rustc.llvm ?? '?'}`);
-    lines.push(`cargo ${id.cargo.path}: ${id.cargo.version ?? '(not found)'}`);
+    out.rust = [
+      `rustc ${id.rustc.path}: ${id.rustc.version ?? '(not found)'}, LLVM ${id.rustc.llvm ?? '?'}`,
+      `cargo ${id.cargo.path}: ${id.cargo.version ?? '(not found)'}`,
+    ];
   }
+  return out;
+}
+
+/** toolchainFingerprintParts as one text (Nx's `runtime` input). */
+export function toolchainFingerprint(id: ToolchainIdentity, parts: ReadonlyArray<ToolchainPart> = ['clang', 'llvm', 'rust']): string {
+  const p = toolchainFingerprintParts(id, parts);
+  const lines = [...p.common, ...(['clang', 'llvm', 'rust'] as const).filter((k) => parts.includes(k)).flatMap((k) => p[k] ?? [])];
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  * cache inputs and outputs are those of the steps the executors will run.
  */
 import type { TargetConfiguration } from '@nx/devkit';
-import type { BpfProjectConfig, BuildPlan, BuildStep, CargoStep, LinkStep } from '@bpf-linker/core';
+import { buildEnvFor, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
 import { shellWord } from '../paths';
 import type { NormalizedOptions } from './options';
 
@@ -37,6 +37,8 @@ export function tokenPath(root: string, path: string): string {
   return path.startsWith(`${root}/`) ? `{projectRoot}/${path.slice(root.length + 1)}` : `{workspaceRoot}/${path}`;
 }
 
+/** The environment variables steps of this kind read (the core's list), as Nx inputs. */
+const envInputs = (kind: BuildStep['kind']) => buildEnvFor([kind]).map((env) => ({ env }));
 const outside = (root: string, path: string) => root !== '' && root !== '.' && !path.startsWith(`${root}/`);
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 
@@ -67,7 +69,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
     targets[names.compileTargetName] = {
       executor: EXECUTORS.compile,
       cache: true,
-      inputs: [...own, ...elsewhere, { env: 'BPF_CLANG' }, { runtime: `${ctx.identityCommand} clang${clangArg}` }, ...external(false)],
+      inputs: [...own, ...elsewhere, ...envInputs('compile'), { runtime: `${ctx.identityCommand} clang${clangArg}` }, ...external(false)],
       outputs: [t(`${plan.outDir}/bc`)],
       options: {},
       metadata: {
@@ -105,7 +107,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
         configInput,
         { dependentTasksOutputFiles: '**/*.{bc,a}', transitive: true },
         ...rawArchives,
-        { env: 'BPF_LINKER_LLVM' },
+        ...envInputs('link'),
         { runtime: `${ctx.identityCommand} llvm` },
         ...external(false),
       ],
@@ -129,7 +131,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
       cache: true,
       inputs: [
         ...own,
-        ...['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'RUSTC', 'CARGO', 'BPF_LINKER_LLVM'].map((env) => ({ env })),
+        ...envInputs('cargo'),
         { runtime: `${ctx.identityCommand} rust llvm` },
         ...external(true),
       ],
