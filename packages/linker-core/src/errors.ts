@@ -40,7 +40,10 @@ export type BuildErrorCode =
   | 'COMPILE_FAILED'
   | 'ARCHIVE_FAILED'
   | 'CARGO_FAILED'
-  | 'ARTIFACT_MISSING';
+  | 'ARTIFACT_MISSING'
+  | 'WORKSPACE_NOT_FOUND'
+  | 'TOOLCHAIN_PIN_STALE'
+  | 'TURBO_FAILED';
 
 export interface LinkErrorDetails {
   /** The input file involved, as the user named it. */

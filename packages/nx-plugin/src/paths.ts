@@ -5,11 +5,10 @@
  * mapped to `__dirname` in the bundle (see build.mjs).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { resolveLinkerCli } from '@bpf-linker/core';
 import { dirname, join, relative, sep } from 'node:path';
 
 export const PLUGIN_NAME = '@bpf-linker/nx';
-const CLI_PACKAGE = '@bpf-linker/cli';
 
 /** The directory of this package (the one holding its package.json). */
 export function pluginRoot(): string {
@@ -37,17 +36,7 @@ export function identityScript(): string {
  * plugin depends on. Undefined when neither is installed.
  */
 export function resolveCli(workspaceRoot: string): string | undefined {
-  for (const from of [join(workspaceRoot, 'package.json'), join(pluginRoot(), 'package.json')]) {
-    try {
-      const pkgFile = createRequire(from).resolve(`${CLI_PACKAGE}/package.json`);
-      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { bin?: Record<string, string> };
-      const bin = join(dirname(pkgFile), pkg.bin?.['bpf-linker'] ?? 'dist/bpf-linker.cjs');
-      if (existsSync(bin)) return bin;
-    } catch {
-      // not installed there
-    }
-  }
-  return undefined;
+  return resolveLinkerCli([join(workspaceRoot, 'package.json'), join(pluginRoot(), 'package.json')]);
 }
 
 /** A path for a command line run from the workspace root: relative when inside it, `/`-separated. */

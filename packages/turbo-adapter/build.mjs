@@ -1,0 +1,41 @@
+// Bundles the adapter: the bpf-turbo executable, the API and the generators module (which a
+// workspace's turbo/generators/config.ts imports), each CommonJS with the core and jsonc-parser
+// inside; koffi stays external (native binaries). The bpf.config.json schema goes to dist/ for
+// "$schema" in generated configs.
+import { build } from 'esbuild';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const core = fileURLToPath(new URL('../linker-core/src/index.ts', import.meta.url));
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const { version: coreVersion } = JSON.parse(readFileSync('../linker-core/package.json', 'utf8'));
+
+rmSync('dist', { recursive: true, force: true, maxRetries: 3 });
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['koffi'],
+  // jsonc-parser's UMD build requires its parts dynamically: bundle its ESM build.
+  mainFields: ['module', 'main'],
+  alias: { '@bpf-linker/core': core },
+  define: { BPF_LINKER_VERSION: JSON.stringify(coreVersion), BPF_TURBO_VERSION: JSON.stringify(version), 'import.meta.dirname': '__dirname' },
+  sourcemap: true,
+  logLevel: 'warning',
+};
+await build({ ...common, entryPoints: { index: 'src/index.ts', generators: 'src/generators.ts' }, outdir: 'dist' });
+await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/bpf-turbo.cjs', banner: { js: '#!/usr/bin/env node' } });
+chmodSync('dist/bpf-turbo.cjs', 0o755);
+
+// The bpf.config.json schema, from the core's BPF_CONFIG_SCHEMA (as the Nx plugin ships it).
+const schemaModule = await build({
+  stdin: { contents: "export { bpfConfigSchemaJson } from './src/plan/schema';", resolveDir: '../linker-core', loader: 'ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  write: false,
+});
+const mod = { exports: {} };
+new Function('module', 'exports', schemaModule.outputFiles[0].text)(mod, mod.exports);
+writeFileSync('dist/bpf.config.schema.json', mod.exports.bpfConfigSchemaJson());

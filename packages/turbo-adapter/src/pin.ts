@@ -1,0 +1,97 @@
+/**
+ * The toolchain pin, `.bpf-toolchain.json` at the repository root: what identifies the tools BPF
+ * builds use (clang, the libLLVM libraries the linker can load, rustc and cargo, the linker's
+ * version), from the core's toolchain fingerprint. turbo has no runtime input, so the file is
+ * listed in `globalDependencies`: a new toolchain changes the file, and the file changes every
+ * hash. `bpf-turbo build` refuses to run against a pin that no longer describes the machine.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BuildError,
+  isRustProgram,
+  probeToolchain,
+  toolchainFingerprintParts,
+  writeFileAtomically,
+  type BpfProjectConfig,
+  type ToolchainPart,
+} from '@bpf-linker/core';
+
+export const PIN_FILE = '.bpf-toolchain.json';
+
+export interface ToolchainPin {
+  $comment: string;
+  /** Linker version and host. */
+  common: string[];
+  /** One line per clang the projects compile with. */
+  clang?: string[];
+  llvm?: string[];
+  rust?: string[];
+}
+
+const COMMENT =
+  'Written by `bpf-turbo pin`: the toolchain of BPF builds. turbo hashes this file (globalDependencies), so a new clang, libLLVM, rustc or bpf-linker is a cache miss. Commit it; `bpf-turbo build` refuses to run when it is out of date.';
+
+/** What a set of projects needs: the clangs they compile with (undefined = the default), LLVM, Rust. */
+export interface ToolNeeds {
+  clangs: (string | undefined)[];
+  rust: boolean;
+}
+
+export function toolNeeds(configs: Iterable<BpfProjectConfig>): ToolNeeds {
+  const clangs = new Set<string | undefined>();
+  let rust = false;
+  for (const c of configs) {
+    const programs = c.programs ?? [];
+    if (c.library || programs.some((p) => !isRustProgram(p))) clangs.add(c.compile?.clang);
+    if (programs.some(isRustProgram)) rust = true;
+  }
+  return { clangs: [...clangs], rust };
+}
+
+/** The pin describing this machine for these needs (probes the tools: a few processes). */
+export function computePin(needs: ToolNeeds, env: NodeJS.ProcessEnv = process.env): ToolchainPin {
+  const parts: ToolchainPart[] = ['llvm', ...(needs.rust ? (['rust'] as const) : [])];
+  const base = toolchainFingerprintParts(probeToolchain({ tools: parts, env }), parts);
+  const clang = [...new Set(needs.clangs.map((c) => toolchainFingerprintParts(probeToolchain({ clang: c, tools: ['clang'], env }), ['clang']).clang![0]))].sort();
+  return { $comment: COMMENT, common: base.common, ...(clang.length ? { clang } : {}), llvm: base.llvm, ...(base.rust ? { rust: base.rust } : {}) };
+}
+
+export function pinText(pin: ToolchainPin): string {
+  return `${JSON.stringify(pin, null, 2)}\n`;
+}
+
+export function readPin(root: string): ToolchainPin | undefined {
+  try {
+    return JSON.parse(readFileSync(join(root, PIN_FILE), 'utf8')) as ToolchainPin;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writePin(root: string, pin: ToolchainPin): void {
+  writeFileAtomically(join(root, PIN_FILE), pinText(pin));
+}
+
+/** Differences between the pin on disk and this machine, for what `needs` uses; empty when current. */
+export function pinDifferences(pinned: ToolchainPin | undefined, current: ToolchainPin): string[] {
+  if (!pinned) return [`${PIN_FILE} is missing or not valid JSON`];
+  const out: string[] = [];
+  const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+  if (!same(pinned.common, current.common)) out.push(`linker/host: pinned ${JSON.stringify(pinned.common)}, now ${JSON.stringify(current.common)}`);
+  // Only the clangs this build uses must be pinned (other packages may use others).
+  for (const line of current.clang ?? []) if (!(pinned.clang ?? []).includes(line)) out.push(`clang: now "${line}", pinned ${JSON.stringify(pinned.clang ?? [])}`);
+  if (!same(pinned.llvm, current.llvm)) out.push(`libLLVM: pinned ${JSON.stringify(pinned.llvm ?? [])}, now ${JSON.stringify(current.llvm)}`);
+  if (current.rust && !same(pinned.rust, current.rust)) out.push(`rust: pinned ${JSON.stringify(pinned.rust ?? [])}, now ${JSON.stringify(current.rust)}`);
+  return out;
+}
+
+/** Throws TOOLCHAIN_PIN_STALE when the pin does not describe the tools these projects use. */
+export function assertPinCurrent(root: string, needs: ToolNeeds, env: NodeJS.ProcessEnv = process.env): void {
+  const diffs = pinDifferences(readPin(root), computePin(needs, env));
+  if (diffs.length === 0) return;
+  throw new BuildError('TOOLCHAIN_PIN_STALE', `${PIN_FILE} does not describe this machine's BPF toolchain, so turbo's cache key would be wrong:\n  ${diffs.join('\n  ')}`, {
+    file: join(root, PIN_FILE),
+    hint: `run \`npx bpf-turbo pin\` at the repository root and commit ${PIN_FILE} (every BPF task then misses the cache once, as it must with another toolchain)`,
+  });
+}
