@@ -4,5 +4,6 @@ export { ADAPTER_PACKAGE, PASS_THROUGH_ENV, SCRIPTS, TASKS, packageGlob, package
 export { applyInit, planInit, turboConfigFile, type FileChange, type InitOptions, type InitResult } from './init';
 export { PIN_FILE, assertPinCurrent, computePin, pinDifferences, readPin, toolNeeds, writePin, type ToolchainPin, type ToolNeeds } from './pin';
 export { doctor, dryRun, type DryRun, type DryRunTask, type Finding } from './doctor';
-export { newLibrary, newProgram, registerBpfGenerators } from './generators';
+export { newLibrary, newProgram, writeNewPackage, type NewPackage } from './new-package';
+export { registerBpfGenerators, type PlopLike } from './generators';
 export { findWorkspaceRoot, readWorkspace, type TurboWorkspace, type WorkspacePackage } from './workspace';

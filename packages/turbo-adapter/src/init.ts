@@ -5,7 +5,7 @@
  * `--check` changes nothing and lists what is out of date (exit 1), for CI.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { formatError, writeFileAtomically } from '@bpf-linker/core';
 import { GENERATORS_CONFIG, generatorsConfigText } from './generators-config';
 import { applyJsonEdits } from './jsonc-edit';
@@ -42,13 +42,22 @@ export function turboConfigFile(root: string): string {
   return existsSync(join(root, 'turbo.jsonc')) && !existsSync(join(root, 'turbo.json')) ? 'turbo.jsonc' : 'turbo.json';
 }
 
-function adapterSpec(root: string): string {
+/**
+ * The version spec BPF packages depend on the adapter with: the root package.json's (a `file:`
+ * path rewritten for the package's directory), else ^<this version>.
+ */
+export function adapterSpec(root: string, packageRoot: string): string {
+  let spec: string | undefined;
   try {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    return pkg.devDependencies?.[ADAPTER_PACKAGE] ?? pkg.dependencies?.[ADAPTER_PACKAGE] ?? `^${ADAPTER_VERSION}`;
+    spec = pkg.devDependencies?.[ADAPTER_PACKAGE] ?? pkg.dependencies?.[ADAPTER_PACKAGE];
   } catch {
-    return `^${ADAPTER_VERSION}`;
+    // no readable root package.json: the default below
   }
+  if (!spec) return `^${ADAPTER_VERSION}`;
+  const file = /^file:(.+)$/.exec(spec);
+  if (!file || isAbsolute(file[1])) return spec;
+  return `file:${posix.relative(packageRoot || '.', posix.normalize(file[1]))}`;
 }
 
 function read(root: string, path: string): string | undefined {
@@ -64,7 +73,7 @@ export function planInit(options: InitOptions): InitResult {
   const ws = readWorkspace(options.cwd);
   const changes: FileChange[] = [];
   const notes = ws.invalid.map((i) => `skipped ${i.package.root}: ${formatError(i.error)}`);
-  const plan = planTurbo(ws, { adapterSpec: adapterSpec(ws.root), turboFile: turboConfigFile(ws.root) });
+  const plan = planTurbo(ws, { adapterSpec: (packageRoot) => adapterSpec(ws.root, packageRoot), turboFile: turboConfigFile(ws.root) });
   for (const p of plan.plans) for (const problem of p.plan.problems) notes.push(`${p.project.root}: ${problem.format()}`);
 
   for (const f of plan.files) {

@@ -58,12 +58,11 @@ export function applyJsonEdits(text: string, edits: readonly JsonEdit[], file = 
     }
     if (current !== undefined && !Array.isArray(current)) throw new JsoncSyntaxError(`${file}: ${edit.path.join('.')} should be an array`);
     const have = (current as unknown[] | undefined) ?? [];
-    const missing = edit.items.filter((i) => !have.some((h) => equal(h, i)));
-    if (missing.length === 0) continue;
     if (current === undefined) {
-      out = applyEdits(out, modify(out, edit.path, missing, options));
+      out = applyEdits(out, modify(out, edit.path, edit.items, options));
       continue;
     }
+    const missing = edit.items.filter((i) => !have.some((h) => equal(h, i)));
     missing.forEach((item, k) => {
       out = applyEdits(out, modify(out, [...edit.path, have.length + k], item, { ...options, isArrayInsertion: true }));
     });

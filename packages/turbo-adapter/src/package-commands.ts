@@ -58,6 +58,9 @@ export async function buildCommand(o: BuildCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const { ws, pkg, config, cli } = packageContext(o.cwd);
   assertPinCurrent(ws.root, toolNeeds([config]), env);
+  // Plans run from the workspace root (their paths are relative to it), and so must the in-process
+  // link: LLVM reads the source lines BTF records from the debug info's relative file names.
+  process.chdir(ws.root);
   const build = await buildProject({
     workspaceRoot: ws.root,
     project: { name: pkg.name, root: pkg.root },

@@ -73,17 +73,23 @@ export function writePin(root: string, pin: ToolchainPin): void {
   writeFileAtomically(join(root, PIN_FILE), pinText(pin));
 }
 
-/** Differences between the pin on disk and this machine, for what `needs` uses; empty when current. */
+/** `- old` / `+ new` lines of a group that changed. */
+function groupDiff(name: string, pinned: readonly string[] | undefined, now: readonly string[] | undefined): string[] {
+  const was = pinned ?? [];
+  const is = now ?? [];
+  return [...was.filter((l) => !is.includes(l)).map((l) => `${name}: pinned "${l}", gone now`), ...is.filter((l) => !was.includes(l)).map((l) => `${name}: "${l}" is not pinned`)];
+}
+
+/** Differences between the pin on disk and this machine, for what `current` covers; empty when current. */
 export function pinDifferences(pinned: ToolchainPin | undefined, current: ToolchainPin): string[] {
   if (!pinned) return [`${PIN_FILE} is missing or not valid JSON`];
-  const out: string[] = [];
-  const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
-  if (!same(pinned.common, current.common)) out.push(`linker/host: pinned ${JSON.stringify(pinned.common)}, now ${JSON.stringify(current.common)}`);
-  // Only the clangs this build uses must be pinned (other packages may use others).
-  for (const line of current.clang ?? []) if (!(pinned.clang ?? []).includes(line)) out.push(`clang: now "${line}", pinned ${JSON.stringify(pinned.clang ?? [])}`);
-  if (!same(pinned.llvm, current.llvm)) out.push(`libLLVM: pinned ${JSON.stringify(pinned.llvm ?? [])}, now ${JSON.stringify(current.llvm)}`);
-  if (current.rust && !same(pinned.rust, current.rust)) out.push(`rust: pinned ${JSON.stringify(pinned.rust ?? [])}, now ${JSON.stringify(current.rust)}`);
-  return out;
+  return [
+    ...groupDiff('bpf-linker/host', pinned.common, current.common),
+    // Only the clangs this build uses must be pinned (other packages may use others).
+    ...(current.clang ?? []).filter((l) => !(pinned.clang ?? []).includes(l)).map((l) => `clang: "${l}" is not pinned`),
+    ...groupDiff('libLLVM', pinned.llvm, current.llvm),
+    ...(current.rust ? groupDiff('rust', pinned.rust, current.rust) : []),
+  ];
 }
 
 /** Throws TOOLCHAIN_PIN_STALE when the pin does not describe the tools these projects use. */

@@ -30,7 +30,7 @@ export const SCRIPTS: Record<string, string> = {
 export const TURBO_SCHEMA = 'https://turborepo.com/schema.json';
 
 /** Variables cargo and rustup need at run time that do not change the output (not hashed). */
-export const PASS_THROUGH_ENV = ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE', 'CARGO_TARGET_DIR'];
+export const PASS_THROUGH_ENV = ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE'];
 
 export interface TaskDefinition {
   dependsOn?: string[];
@@ -61,12 +61,14 @@ export function rootTasks(): Record<string, TaskDefinition> {
   };
 }
 
-/** A workspace-relative path or glob as a turbo glob relative to the package at `root`. */
+/**
+ * A workspace-relative path or glob as a turbo glob relative to the package at `root`: paths
+ * outside the package climb with `../` (turbo 2.0–2.4 ignore `$TURBO_ROOT$` silently).
+ */
 export function packageGlob(root: string, path: string): string {
   const negated = path.startsWith('!');
   const p = negated ? path.slice(1) : path;
-  const rel = root && p.startsWith(`${root}/`) ? p.slice(root.length + 1) : root === '' ? p : `$TURBO_ROOT$/${p}`;
-  return `${negated ? '!' : ''}${rel}`;
+  return `${negated ? '!' : ''}${posix.relative(root || '.', p) || '.'}`;
 }
 
 /** The exact inputs and outputs of one package's bpf:build, from its plan. */
@@ -100,8 +102,8 @@ export interface PlannedFile {
 }
 
 export interface TurboPlanOptions {
-  /** The version spec the BPF packages depend on the adapter with (default: the root's, else ^version). */
-  adapterSpec: string;
+  /** The version spec a BPF package (by its root) depends on the adapter with. */
+  adapterSpec: (packageRoot: string) => string;
   /** The root turbo config file name (turbo.json or turbo.jsonc). */
   turboFile: string;
 }
@@ -146,7 +148,7 @@ export function planTurbo(ws: TurboWorkspace, options: TurboPlanOptions): TurboP
       ],
     });
     const pkgEdits: JsonEdit[] = Object.entries(SCRIPTS).map(([k, v]) => ({ op: 'set', path: ['scripts', k], value: v }));
-    pkgEdits.push({ op: 'default', path: ['devDependencies', ADAPTER_PACKAGE], value: options.adapterSpec });
+    pkgEdits.push({ op: 'default', path: ['devDependencies', ADAPTER_PACKAGE], value: options.adapterSpec(project.root) });
     for (const dep of plan.dependencies) pkgEdits.push({ op: 'default', path: ['dependencies', dep], value: workspaceDependencySpec(ws.packageManager) });
     files.push({ path: posix.join(project.root, 'package.json'), create: () => '{}\n', edits: pkgEdits });
   }

@@ -394,6 +394,11 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     ...(settings.btf ? ['-C', 'debuginfo=2'] : []),
     // rustc runs the linker in its own directory: the report path must be absolute.
     ...rustcLinkArgs(settings, report && join(p.context.workspaceRoot, report)),
+    // Paths in debug info (and so in BTF) relative, so the object does not depend on where the
+    // workspace is: the crate's directory becomes `.` (rustc and the linker run there, so the
+    // linker still finds the source lines BTF records), other workspace paths relative to the root.
+    `--remap-path-prefix=${p.context.workspaceRoot}=.`,
+    `--remap-path-prefix=${join(p.context.workspaceRoot, crateDir)}=.`,
     ...(c.rustcArgs ?? []),
   ];
   const args = [
