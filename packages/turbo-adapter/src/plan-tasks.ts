@@ -29,6 +29,12 @@ export const SCRIPTS: Record<string, string> = {
 };
 export const TURBO_SCHEMA = 'https://turborepo.com/schema.json';
 
+/**
+ * What a crate of a Cargo workspace runs instead of a package script (turbo ≥ 2.11 task
+ * commands, an argv array: no shell). npx finds the adapter in the root node_modules.
+ */
+export const crateCommand = (command: 'build' | 'verify' | 'inspect') => ['npx', '--no-install', 'bpf-turbo', command];
+
 /** Variables cargo and rustup need at run time that do not change the output (not hashed). */
 export const PASS_THROUGH_ENV = ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE'];
 
@@ -40,6 +46,9 @@ export interface TaskDefinition {
   passThroughEnv?: string[];
   cache?: boolean;
 }
+
+/** Files that change how cargo builds a crate, besides its sources and manifest. */
+const CARGO_CONFIG = ['rust-toolchain.toml', 'rust-toolchain', '.cargo/config.toml'];
 
 /** Generic inputs and outputs, for a BPF package without its own turbo.json. */
 const GENERIC_INPUTS = [BPF_CONFIG_FILE, '**/*.c', '**/*.h', '**/*.rs', 'Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml', '!dist/**', '!target/**'];
@@ -83,7 +92,10 @@ export function packageTask(plan: BuildPlan, config: BpfProjectConfig): Required
     if (step.kind === 'compile') inputs.push(...step.inputPatterns.filter((p) => p !== step.source).map(g));
     if (step.kind === 'cargo') {
       const crate = posix.dirname(step.cargoManifest);
-      inputs.push(...step.inputPatterns.map(g), g(posix.join(crate, 'rust-toolchain.toml')), g(posix.join(crate, 'rust-toolchain')), g(posix.join(crate, '.cargo/config.toml')));
+      inputs.push(...step.inputPatterns.map(g), ...CARGO_CONFIG.map((f) => g(posix.join(crate, f))));
+      // A member of a Cargo workspace above it reads that workspace's manifest (profiles), lock
+      // file and configuration too.
+      if (crate !== '.' && crate !== '') inputs.push(...['Cargo.toml', 'Cargo.lock', ...CARGO_CONFIG].map(g));
     }
   }
   for (const lib of plan.libraries) if (lib.kind === 'archive') inputs.push(g(lib.archive));
@@ -133,24 +145,40 @@ export function planTurbo(ws: TurboWorkspace, options: TurboPlanOptions): TurboP
   files.push({ path: options.turboFile, create: () => '{}\n', edits: rootEdits });
 
   const plans: TurboPlan['plans'] = [];
+  let crates = false;
   for (const project of ws.bpfProjects) {
     const plan = planBuild(project.config, { workspaceRoot: ws.root, project: { name: project.name, root: project.root }, projects: ws.bpfProjects });
     plans.push({ project, plan });
     const task = packageTask(plan, project.config);
-    files.push({
-      path: posix.join(project.root, 'turbo.json'),
-      create: () => '{}\n',
-      edits: [
-        { op: 'default', path: ['$schema'], value: TURBO_SCHEMA },
-        { op: 'include', path: ['extends'], items: ['//'] },
-        { op: 'set', path: ['tasks', TASKS.build, 'inputs'], value: task.inputs },
-        { op: 'set', path: ['tasks', TASKS.build, 'outputs'], value: task.outputs },
-      ],
-    });
+    const pkg = ws.packages.find((p) => p.name === project.name);
+    const turboEdits: JsonEdit[] = [
+      { op: 'default', path: ['$schema'], value: TURBO_SCHEMA },
+      { op: 'include', path: ['extends'], items: ['//'] },
+      { op: 'set', path: ['tasks', TASKS.build, 'inputs'], value: task.inputs },
+      { op: 'set', path: ['tasks', TASKS.build, 'outputs'], value: task.outputs },
+    ];
+    if (pkg?.source === 'cargo') {
+      // No package.json: task commands instead of scripts, and turbo's inferred `build` (cargo
+      // build for the host, which cannot build a BPF crate) replaced by the BPF build.
+      turboEdits.push(
+        { op: 'set', path: ['tasks', TASKS.build, 'command'], value: crateCommand('build') },
+        { op: 'set', path: ['tasks', TASKS.verify, 'command'], value: crateCommand('verify') },
+        { op: 'set', path: ['tasks', TASKS.inspect, 'command'], value: crateCommand('inspect') },
+        { op: 'set', path: ['tasks', 'build', 'command'], value: crateCommand('build') },
+        { op: 'set', path: ['tasks', 'build', 'inputs'], value: task.inputs },
+        { op: 'set', path: ['tasks', 'build', 'outputs'], value: task.outputs },
+        { op: 'include', path: ['tasks', 'build', 'env'], items: rootTasks()[TASKS.build].env! },
+        { op: 'include', path: ['tasks', 'build', 'passThroughEnv'], items: PASS_THROUGH_ENV },
+      );
+      crates = true;
+    }
+    files.push({ path: posix.join(project.root, 'turbo.json'), create: () => '{}\n', edits: turboEdits });
+    if (pkg?.source === 'cargo') continue;
     const pkgEdits: JsonEdit[] = Object.entries(SCRIPTS).map(([k, v]) => ({ op: 'set', path: ['scripts', k], value: v }));
     pkgEdits.push({ op: 'default', path: ['devDependencies', ADAPTER_PACKAGE], value: options.adapterSpec(project.root) });
     for (const dep of plan.dependencies) pkgEdits.push({ op: 'default', path: ['dependencies', dep], value: workspaceDependencySpec(ws.packageManager) });
     files.push({ path: posix.join(project.root, 'package.json'), create: () => '{}\n', edits: pkgEdits });
   }
+  if (crates) rootEdits.push({ op: 'set', path: ['futureFlags', 'experimentalTaskCommand'], value: true });
   return { files, plans };
 }

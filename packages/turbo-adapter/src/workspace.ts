@@ -3,9 +3,11 @@
  * pnpm-workspace.yaml), its package manager, and its workspace packages. The BPF packages are
  * those with a bpf.config.json; their package name is the project name `libraries` refers to.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { BuildError, globToRegExp, readBpfProjects, type BpfProjectRef } from '@bpf-linker/core';
+import { readAt } from './jsonc-edit';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
@@ -13,6 +15,12 @@ export interface WorkspacePackage {
   name: string;
   /** Workspace-relative, `/`-separated. */
   root: string;
+  /**
+   * `npm`: a package.json workspace package (its scripts run the bpf:* tasks); `cargo`: a crate
+   * of the root Cargo workspace that turbo's experimentalCargoWorkspaces makes a package (task
+   * commands run the bpf:* tasks and replace turbo's host `build`).
+   */
+  source: 'npm' | 'cargo';
 }
 
 export interface TurboWorkspace {
@@ -20,6 +28,8 @@ export interface TurboWorkspace {
   root: string;
   packageManager: PackageManager;
   packages: WorkspacePackage[];
+  /** turbo.json enables futureFlags.experimentalCargoWorkspaces and a root Cargo.toml exists. */
+  cargoWorkspaces: boolean;
   /** The packages with a valid bpf.config.json, parsed. */
   bpfProjects: BpfProjectRef[];
   /** Packages whose bpf.config.json could not be read: reported by the command that needs them. */
@@ -116,8 +126,11 @@ export function readWorkspace(from: string): TurboWorkspace {
   for (const dir of packageDirs(root)) {
     if (!include.some((r) => r.test(dir)) || exclude.some((r) => r.test(dir))) continue;
     const name = readJson(join(root, dir, 'package.json'))?.name;
-    packages.push({ name: typeof name === 'string' && name ? name : posix.basename(dir), root: dir });
+    packages.push({ name: typeof name === 'string' && name ? name : posix.basename(dir), root: dir, source: 'npm' });
   }
+  const cargoWorkspaces = cargoWorkspacesEnabled(root);
+  // A crate that is also an npm package: its bpf.config.json belongs to the npm package.
+  if (cargoWorkspaces) packages.push(...cargoCrates(root).filter((c) => !packages.some((p) => p.root === c.root)));
   packages.sort((a, b) => (a.root < b.root ? -1 : a.root > b.root ? 1 : 0));
   const bpfProjects: BpfProjectRef[] = [];
   const invalid: TurboWorkspace['invalid'] = [];
@@ -128,7 +141,42 @@ export function readWorkspace(from: string): TurboWorkspace {
       invalid.push({ package: p, error });
     }
   }
-  return { root, packageManager: detectPackageManager(root), packages, bpfProjects, invalid };
+  return { root, packageManager: detectPackageManager(root), packages, cargoWorkspaces, bpfProjects, invalid };
+}
+
+/** Whether turbo treats the root Cargo workspace's crates as packages (turbo ≥ 2.11). */
+function cargoWorkspacesEnabled(root: string): boolean {
+  if (!existsSync(join(root, 'Cargo.toml'))) return false;
+  for (const file of ['turbo.json', 'turbo.jsonc']) {
+    try {
+      const flags = readAt(readFileSync(join(root, file), 'utf8'), ['futureFlags'], file) as Json | undefined;
+      if (flags?.experimentalCargoWorkspaces === true) return true;
+    } catch {
+      // a missing or broken turbo.json: no Cargo packages (init reports a broken file)
+    }
+  }
+  return false;
+}
+
+/** The root Cargo workspace's member crates, from `cargo metadata` (what turbo reads too). */
+function cargoCrates(root: string): WorkspacePackage[] {
+  const cargo = process.env.CARGO || 'cargo';
+  const r = spawnSync(cargo, ['metadata', '--no-deps', '--format-version', '1', '--offline', '--manifest-path', join(root, 'Cargo.toml')], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
+  if (r.error || r.status !== 0) {
+    throw new BuildError('WORKSPACE_NOT_FOUND', `cannot list the crates of ${join(root, 'Cargo.toml')} (turbo.json enables experimentalCargoWorkspaces): \`${cargo} metadata\` ${r.error ? `could not run: ${(r.error as NodeJS.ErrnoException).code}` : `failed (exit ${r.status})`}`, {
+      output: r.stderr?.trim(),
+      hint: 'fix the Cargo workspace (cargo metadata must succeed), or set CARGO to a working cargo',
+    });
+  }
+  const meta = JSON.parse(r.stdout) as { packages: { name: string; manifest_path: string }[] };
+  return meta.packages
+    .map((p) => ({ name: p.name, root: relative(root, dirname(p.manifest_path)).split(sep).join('/'), source: 'cargo' as const }))
+    .filter((p) => p.root !== '' && !p.root.startsWith('..'));
 }
 
 /** The workspace package containing `dir` (absolute), if any. */
