@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const core = fileURLToPath(new URL('../linker-core/src/index.ts', import.meta.url));
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// `--outdir <dir>`: tests build a private copy, so they never race a build of dist/.
+const at = process.argv.indexOf('--outdir');
+const outdir = at > 0 ? process.argv[at + 1] : 'dist';
 const { version: coreVersion } = JSON.parse(readFileSync('../linker-core/package.json', 'utf8'));
 
-rmSync('dist', { recursive: true, force: true, maxRetries: 3 });
+rmSync(outdir, { recursive: true, force: true, maxRetries: 3 });
 const common = {
   bundle: true,
   platform: 'node',
@@ -24,9 +27,9 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: { index: 'src/index.ts', generators: 'src/generators.ts' }, outdir: 'dist' });
-await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/bpf-turbo.cjs', banner: { js: '#!/usr/bin/env node' } });
-chmodSync('dist/bpf-turbo.cjs', 0o755);
+await build({ ...common, entryPoints: { index: 'src/index.ts', generators: 'src/generators.ts' }, outdir });
+await build({ ...common, entryPoints: ['src/cli.ts'], outfile: `${outdir}/bpf-turbo.cjs`, banner: { js: '#!/usr/bin/env node' } });
+chmodSync(`${outdir}/bpf-turbo.cjs`, 0o755);
 
 // The bpf.config.json schema, from the core's BPF_CONFIG_SCHEMA (as the Nx plugin ships it).
 const schemaModule = await build({
@@ -38,4 +41,4 @@ const schemaModule = await build({
 });
 const mod = { exports: {} };
 new Function('module', 'exports', schemaModule.outputFiles[0].text)(mod, mod.exports);
-writeFileSync('dist/bpf.config.schema.json', mod.exports.bpfConfigSchemaJson());
+writeFileSync(`${outdir}/bpf.config.schema.json`, mod.exports.bpfConfigSchemaJson());

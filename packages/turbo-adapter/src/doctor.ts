@@ -131,7 +131,7 @@ export function doctor(o: DoctorOptions): Finding[] {
     for (const g of outputs.filter((x) => !x.startsWith('!'))) {
       if (g.startsWith('../') || g.includes('$TURBO_ROOT$') || isAbsolute(g) || posix.normalize(g).startsWith('..')) add('outputs', `output "${g}" is outside the package: turbo caches and restores package files only`);
     }
-    const intermediates = plan.steps.flatMap((s) => (s.kind === 'compile' ? s.outputs : s.kind === 'cargo' ? [s.artifact, posix.join(s.targetDir, 'release/.fingerprint/x')] : [])).map(pkgRel);
+    const intermediates = plan.steps.flatMap((s) => (s.kind === 'compile' ? s.outputs : s.kind === 'cargo' ? [s.artifact, posix.join(s.targetDir, 'CACHEDIR.TAG')] : [])).map(pkgRel);
     for (const g of outputs.filter((x) => !x.startsWith('!'))) {
       const cached = intermediates.filter((f) => matches([g, ...outputs.filter((x) => x.startsWith('!'))], f));
       if (cached.length > 0) add('outputs', `output "${g}" caches intermediates (${cached.slice(0, 3).join(', ')}${cached.length > 3 ? ', …' : ''}): list only objects, archives and manifests`);

@@ -1,0 +1,70 @@
+/** The toolchain pin: what it records, how differences read, and the build's refusal of a stale pin. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLinkError } from '@bpf-linker/core';
+import { assertPinCurrent, computePin, pinDifferences, toolNeeds, writePin, type ToolchainPin } from '../src/pin';
+import { tempMonorepo } from './support';
+
+const C_ONLY = toolNeeds([{ programs: [{ name: 'p', sources: ['*.c'] }] }]);
+
+describe('toolNeeds', () => {
+  it('collects the clangs of C projects and whether any builds Rust', () => {
+    expect(toolNeeds([{ library: { name: 'l', sources: ['*.c'] } }, { compile: { clang: '/usr/bin/clang-19' }, programs: [{ name: 'p', sources: ['*.c'] }] }])).toEqual({
+      clangs: [undefined, '/usr/bin/clang-19'],
+      rust: false,
+    });
+    expect(toolNeeds([{ programs: [{ name: 'r', cargo: {} }] }])).toEqual({ clangs: [], rust: true });
+  });
+});
+
+describe('computePin', () => {
+  it('records each clang with its version, every libLLVM with its size, and Rust only when used', () => {
+    const pin = computePin({ clangs: [undefined, '/usr/lib/llvm-19/bin/clang'], rust: false });
+    expect(pin.clang).toEqual([expect.stringMatching(/^clang \/usr\/lib\/llvm-19\/bin\/clang: .*clang version 19\./), expect.stringMatching(/^clang \/usr\/lib\/llvm-22\/bin\/clang: .*clang version 22\./)]);
+    expect(pin.llvm!.some((l) => /^libLLVM 22\.1 system \S+ \d+$/.test(l))).toBe(true);
+    expect(pin.rust).toBeUndefined();
+    expect(computePin({ clangs: [], rust: true }, { ...process.env, RUSTC: '/usr/bin/rustc', CARGO: '/usr/bin/cargo' }).rust).toEqual([
+      expect.stringMatching(/^rustc \/usr\/bin\/rustc: rustc 1\.\d+/),
+      expect.stringMatching(/^cargo \/usr\/bin\/cargo: cargo 1\.\d+/),
+    ]);
+  });
+});
+
+describe('pinDifferences', () => {
+  const base: ToolchainPin = { $comment: '', common: ['bpf-linker 1.0.0', 'host x86_64'], clang: ['clang a: 22'], llvm: ['libLLVM 22.1 system /l 1'] };
+  it('is empty for the same toolchain, and for a build using a subset of the pinned clangs', () => {
+    expect(pinDifferences(base, base)).toEqual([]);
+    expect(pinDifferences({ ...base, clang: ['clang a: 22', 'clang b: 19'] }, base)).toEqual([]);
+  });
+  it('names what changed', () => {
+    expect(pinDifferences(base, { ...base, llvm: ['libLLVM 22.1 system /l 2'], clang: ['clang a: 23'] })).toEqual([
+      'clang: "clang a: 23" is not pinned',
+      'libLLVM: pinned "libLLVM 22.1 system /l 1", gone now',
+      'libLLVM: "libLLVM 22.1 system /l 2" is not pinned',
+    ]);
+    expect(pinDifferences(undefined, base)).toEqual(['.bpf-toolchain.json is missing or not valid JSON']);
+  });
+});
+
+describe('assertPinCurrent', () => {
+  it('passes on a fresh pin and refuses a stale one with the file and the fix', () => {
+    const root = tempMonorepo({ 'package.json': { name: 'm', workspaces: [] } });
+    writePin(root, computePin(C_ONLY));
+    expect(() => assertPinCurrent(root, C_ONLY)).not.toThrow();
+    const pin = computePin(C_ONLY);
+    pin.clang = ['clang clang: clang version 3.0'];
+    writeFileSync(join(root, '.bpf-toolchain.json'), JSON.stringify(pin));
+    let error: unknown;
+    try {
+      assertPinCurrent(root, C_ONLY);
+    } catch (e) {
+      error = e;
+    }
+    expect(isLinkError(error) && error.code).toBe('TOOLCHAIN_PIN_STALE');
+    const text = (error as { format(): string }).format();
+    expect(text).toContain(".bpf-toolchain.json does not describe this machine's BPF toolchain, so turbo's cache key would be wrong:");
+    expect(text).toMatch(/clang: "clang \S+: .*clang version 22\.[^"]*" is not pinned/);
+    expect(text).toContain('run `npx bpf-turbo pin` at the repository root and commit .bpf-toolchain.json');
+  });
+});
