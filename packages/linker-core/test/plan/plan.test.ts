@@ -141,6 +141,9 @@ describe('planBuild', () => {
       '/usr/bin/cargo',
       ...['rustc', '--manifest-path', 'rust/Cargo.toml', '--target', 'bpfel-unknown-none', '--target-dir', 'rust/target', '--profile', 'release', '--bin', 'rust_xdp'],
       ...['--', '-C', 'linker=/opt/bpf-linker', '-C', 'debuginfo=2', '-C', 'link-arg=--cpu=v2', '-C', 'link-arg=--btf'],
+      // Debug info (and BTF) without the checkout's absolute path.
+      `--remap-path-prefix=${ws}=.`,
+      `--remap-path-prefix=${ws}/rust=.`,
     ]);
     expect(step.artifact).toBe('rust/target/bpfel-unknown-none/release/rust_xdp');
     expect(step.outputs).toEqual(['rust/dist/bpf/rust-xdp.o', 'rust/dist/bpf/rust-xdp.manifest.json']);
