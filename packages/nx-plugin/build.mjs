@@ -2,6 +2,7 @@
 // the core from source (as the CLI does), @nx/devkit and nx external (the workspace's own),
 // koffi external (native binaries). Schemas and the bpf.config.json schema are copied.
 import { build } from 'esbuild';
+import { bpfConfigSchemaText } from '../linker-core/config-schema.mjs';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -37,13 +38,4 @@ for (const g of generators) cpSync(`src/generators/${g}/schema.json`, `dist/gene
 
 // The bpf.config.json schema editors load ("$schema" in generated configs points here), from the
 // core's BPF_CONFIG_SCHEMA: the same object the config is validated with.
-const schemaModule = await build({
-  stdin: { contents: "export { bpfConfigSchemaJson } from './src/plan/schema';", resolveDir: '../linker-core', loader: 'ts' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  write: false,
-});
-const mod = { exports: {} };
-new Function('module', 'exports', schemaModule.outputFiles[0].text)(mod, mod.exports);
-writeFileSync('bpf.config.schema.json', mod.exports.bpfConfigSchemaJson());
+writeFileSync('bpf.config.schema.json', await bpfConfigSchemaText());

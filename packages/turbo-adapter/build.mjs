@@ -3,6 +3,7 @@
 // inside; koffi stays external (native binaries). The bpf.config.json schema goes to dist/ for
 // "$schema" in generated configs.
 import { build } from 'esbuild';
+import { bpfConfigSchemaText } from '../linker-core/config-schema.mjs';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -32,13 +33,4 @@ await build({ ...common, entryPoints: ['src/cli.ts'], outfile: `${outdir}/bpf-tu
 chmodSync(`${outdir}/bpf-turbo.cjs`, 0o755);
 
 // The bpf.config.json schema, from the core's BPF_CONFIG_SCHEMA (as the Nx plugin ships it).
-const schemaModule = await build({
-  stdin: { contents: "export { bpfConfigSchemaJson } from './src/plan/schema';", resolveDir: '../linker-core', loader: 'ts' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  write: false,
-});
-const mod = { exports: {} };
-new Function('module', 'exports', schemaModule.outputFiles[0].text)(mod, mod.exports);
-writeFileSync(`${outdir}/bpf.config.schema.json`, mod.exports.bpfConfigSchemaJson());
+writeFileSync(`${outdir}/bpf.config.schema.json`, await bpfConfigSchemaText());
