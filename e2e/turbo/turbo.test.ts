@@ -312,6 +312,7 @@ describe(`the Turborepo adapter in a fresh npm workspace (turbo ${TURBO_VERSION}
     const with19 = bin('19');
     const archive = join(ws, 'packages/counters/dist/bpf/libcounters.a');
 
+    const firstPin = readFileSync(join(ws, '.bpf-toolchain.json'), 'utf8');
     editJson(ws, 'packages/counters/bpf.config.json', (c) => {
       c.compile = { ...(c.compile as object), clang: 'clang' };
     });
@@ -341,10 +342,10 @@ describe(`the Turborepo adapter in a fresh npm workspace (turbo ${TURBO_VERSION}
     });
     mustSucceed(npx(ws, ['bpf-turbo', 'pin']), 'bpf-turbo pin (default clang)');
     mustSucceed(npx(ws, ['bpf-turbo', 'pin', '--check']), 'bpf-turbo pin --check (default clang)');
-    // (`pin` adds the clangs in use and keeps the others, so the pin may be unchanged here and
-    // rust-xdp may hit: only the library's config changed for sure.)
-    const restored = turboBuild(ws).status;
-    expect([restored['counters#bpf:build'], restored['xdp-counter#bpf:build']]).toEqual(['MISS', 'MISS']);
+    // The pin lists exactly the clangs in use, so it is again the pin of the first builds (and
+    // the configs are as they were): turbo finds those builds in its cache.
+    expect(readFileSync(join(ws, '.bpf-toolchain.json'), 'utf8')).toBe(firstPin);
+    expect(statuses(turboBuild(ws).status)).toEqual(all('HIT'));
   });
 
   it('doctor finds nothing; an unhashed header and an intermediate output are found; init repairs them', () => {
@@ -463,6 +464,89 @@ describe('a remote cache shared by two clones at different paths', () => {
     const { status } = turboBuild(clone, ['--force']);
     expect(statuses(status)).toEqual(all('MISS'));
     expect(sha256s(clone)).toEqual(aProducts);
+  });
+});
+
+describe(`turbo's Cargo workspaces (futureFlags.experimentalCargoWorkspaces, turbo ${TURBO_VERSION})`, () => {
+  let cw: string;
+  const object = () => join(cw, 'crates/probe-ebpf/dist/bpf/probe-ebpf.o');
+
+  beforeAll(() => {
+    cw = join(tmp, 'workspace-cargo');
+    createWorkspace(cw, TURBO_VERSION, TURBO_GEN_VERSION);
+    // A root Cargo workspace with a host crate and a BPF crate, as aya-template lays them out;
+    // turbo makes each crate a package and would build the BPF crate for the host.
+    writeFileSync(join(cw, 'turbo.json'), `{
+  "$schema": "https://turborepo.com/schema.json",
+  "futureFlags": { "experimentalCargoWorkspaces": true },
+  "tasks": { "build": {} }
+}
+`);
+    writeFileSync(join(cw, 'Cargo.toml'), `[workspace]
+resolver = "2"
+members = ["crates/*"]
+
+[workspace.metadata]
+name = "cargo-ws"
+
+[profile.dev]
+panic = "abort"
+
+[profile.release]
+panic = "abort"
+debug = 2
+codegen-units = 1
+`);
+    const crate = (name: string, files: Record<string, string>) => {
+      for (const [f, text] of Object.entries(files)) {
+        mkdirSync(join(cw, 'crates', name, f, '..'), { recursive: true });
+        writeFileSync(join(cw, 'crates', name, f), text);
+      }
+    };
+    crate('app', { 'Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n', 'src/main.rs': 'fn main() { println!("user space"); }\n' });
+    crate('probe-ebpf', {
+      'Cargo.toml': '[package]\nname = "probe-ebpf"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "probe_ebpf"\npath = "src/main.rs"\n',
+      'src/main.rs': readFileSync(join(REPO, 'e2e/turbo/fixtures/probe_ebpf.rs'), 'utf8'),
+      'bpf.config.json': `${JSON.stringify({ programs: [{ name: 'probe-ebpf', cargo: { manifest: 'Cargo.toml', bin: 'probe_ebpf' } }] }, null, 2)}\n`,
+    });
+    ok(env.CARGO!, ['generate-lockfile', '--offline'], { cwd: cw, env });
+  }, 600_000);
+
+  it('init overrides the BPF crate\'s build with task commands and leaves the host crate to turbo', () => {
+    mustSucceed(npx(cw, ['bpf-turbo', 'init']), 'bpf-turbo init');
+    const command = ['npx', '--no-install', 'bpf-turbo', 'build'];
+    const task = readJsonc(join(cw, 'crates/probe-ebpf/turbo.json'));
+    expect(task.tasks.build.command).toEqual(command);
+    expect(task.tasks['bpf:build'].command).toEqual(command);
+    expect(task.tasks.build.outputs).toEqual(['dist/bpf/probe-ebpf.o', 'dist/bpf/probe-ebpf.manifest.json']);
+    expect(task.tasks.build.inputs).toEqual(expect.arrayContaining(['**/*.rs', 'Cargo.toml', '../../Cargo.toml', '../../Cargo.lock', '!target/**']));
+    expect(readJsonc(join(cw, 'turbo.json')).futureFlags).toEqual({ experimentalCargoWorkspaces: true, experimentalTaskCommand: true });
+    expect(existsSync(join(cw, 'crates/app/turbo.json'))).toBe(false);
+  });
+
+  it('turbo run build builds the host crate with cargo and the BPF crate with bpf-linker; a second run hits', () => {
+    const first = mustSucceed(npx(cw, ['turbo', 'run', 'build', '--summarize']), 'turbo run build');
+    const s = cacheStatus(summary(cw));
+    expect(s['probe-ebpf#build'], first).toBe('MISS');
+    expect(s['app#build'], first).toBeDefined();
+    expect(existsSync(join(cw, 'target/debug/app')), 'the host crate was built by cargo').toBe(true);
+    expect(programsOf(object())).toEqual([['probe_ebpf', 'xdp']]);
+    expect(readBpfObject(readFileSync(object())).btf).toBeDefined();
+    mustSucceed(npx(cw, ['turbo', 'run', 'build', '--summarize']), 'turbo run build (again)');
+    expect(cacheStatus(summary(cw))['probe-ebpf#build']).toBe('HIT');
+  });
+
+  it.skipIf(noKernel)('the BPF crate\'s object loads in the kernel', () => {
+    expectLoads(object());
+  });
+
+  it("the workspace's Cargo.toml is an input of the BPF crate; doctor finds nothing", () => {
+    edit(cw, 'Cargo.toml', (t) => t.replace('codegen-units = 1', 'codegen-units = 1\nincremental = false'));
+    mustSucceed(npx(cw, ['turbo', 'run', 'build', '--summarize']), 'turbo run build (workspace manifest changed)');
+    expect(cacheStatus(summary(cw))['probe-ebpf#build']).toBe('MISS');
+    const doctor = npx(cw, ['bpf-turbo', 'doctor']);
+    expect(doctor.status, doctor.output).toBe(0);
+    expect(doctor.output).toContain('no findings');
   });
 });
 

@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean' } }, strict: true });
       const ws = readWorkspace(cwd);
       const pin = computePin(toolNeeds(ws.bpfProjects.map((p) => p.config)));
-      const diffs = pinDifferences(readPin(ws.root), pin);
+      const diffs = pinDifferences(readPin(ws.root), pin, true);
       if (values.check) {
         for (const d of diffs) out(`${PIN_FILE}: ${d}\n`);
         if (diffs.length) out(`run \`npx bpf-turbo pin\` and commit ${PIN_FILE}\n`);

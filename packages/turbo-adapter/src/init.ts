@@ -84,7 +84,7 @@ export function planInit(options: InitOptions): InitResult {
 
   const pinned = readPin(ws.root);
   const pin = computePin(toolNeeds(ws.bpfProjects.map((p) => p.config)), options.env);
-  const diffs = pinDifferences(pinned, pin);
+  const diffs = pinDifferences(pinned, pin, true);
   if (diffs.length > 0) changes.push({ path: PIN_FILE, kind: pinned ? 'update' : 'create', text: pinText(pin), why: `toolchain: ${diffs.join('; ')}` });
 
   const gen = read(ws.root, GENERATORS_CONFIG);

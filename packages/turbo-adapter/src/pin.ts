@@ -80,15 +80,20 @@ function groupDiff(name: string, pinned: readonly string[] | undefined, now: rea
   return [...was.filter((l) => !is.includes(l)).map((l) => `${name}: pinned "${l}", gone now`), ...is.filter((l) => !was.includes(l)).map((l) => `${name}: "${l}" is not pinned`)];
 }
 
-/** Differences between the pin on disk and this machine, for what `current` covers; empty when current. */
-export function pinDifferences(pinned: ToolchainPin | undefined, current: ToolchainPin): string[] {
+/**
+ * Differences between the pin on disk and this machine; empty when current. `exact` (what `pin`
+ * and `init` write): the pin must be exactly `current`. Otherwise (a package's build): it must
+ * cover what `current` uses — other packages may compile with other clangs, or without Rust.
+ */
+export function pinDifferences(pinned: ToolchainPin | undefined, current: ToolchainPin, exact = false): string[] {
   if (!pinned) return [`${PIN_FILE} is missing or not valid JSON`];
   return [
     ...groupDiff('bpf-linker/host', pinned.common, current.common),
-    // Only the clangs this build uses must be pinned (other packages may use others).
-    ...(current.clang ?? []).filter((l) => !(pinned.clang ?? []).includes(l)).map((l) => `clang: "${l}" is not pinned`),
+    ...(exact
+      ? groupDiff('clang', pinned.clang, current.clang)
+      : (current.clang ?? []).filter((l) => !(pinned.clang ?? []).includes(l)).map((l) => `clang: "${l}" is not pinned`)),
     ...groupDiff('libLLVM', pinned.llvm, current.llvm),
-    ...(current.rust ? groupDiff('rust', pinned.rust, current.rust) : []),
+    ...(exact || current.rust ? groupDiff('rust', pinned.rust, current.rust) : []),
   ];
 }
 

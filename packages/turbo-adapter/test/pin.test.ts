@@ -45,6 +45,12 @@ describe('pinDifferences', () => {
     ]);
     expect(pinDifferences(undefined, base)).toEqual(['.bpf-toolchain.json is missing or not valid JSON']);
   });
+  it('exact (pin, init): a clang or Rust no package uses any more is a difference', () => {
+    expect(pinDifferences({ ...base, clang: ['clang a: 22', 'clang b: 19'], rust: ['rustc r'] }, base, true)).toEqual([
+      'clang: pinned "clang b: 19", gone now',
+      'rust: pinned "rustc r", gone now',
+    ]);
+  });
 });
 
 describe('assertPinCurrent', () => {
