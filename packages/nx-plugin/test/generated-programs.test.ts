@@ -17,7 +17,7 @@ import compileExecutor from '../src/executors/compile/executor';
 import linkExecutor from '../src/executors/link/executor';
 import { libraryGenerator } from '../src/generators/library/generator';
 import { programGenerator } from '../src/generators/program/generator';
-import { PROGRAM_TYPES } from '@bpf-linker/core';
+import { PROGRAM_TYPES, projectNames, type ProgramType } from '@bpf-linker/core';
 import { resolveCli } from '../src/paths';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../linker-core/test/support/kernel';
 import { flushTree, tempWorkspace } from './support';
@@ -40,6 +40,29 @@ function lsmLoadUnavailable(): string | null {
 const noLsm = lsmLoadUnavailable();
 const noRust = !existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib') ? 'Debian cargo with the prebuilt BPF core is missing' : null;
 
+/**
+ * Names that are odd but valid identifiers in the generated code: mixed case and separators,
+ * digits, a keyword inside a word, C library names that only draw a warning, the template's own
+ * local names, a section name of another type, Rust prelude and core names.
+ */
+const AWKWARD: Array<{ name: string; type: ProgramType; language?: 'rust'; libraries?: string }> = [
+  { name: 'A_b-c', type: 'xdp' },
+  { name: 'xdp2', type: 'xdp' },
+  { name: 'intx', type: 'socket_filter' },
+  { name: 'tc', type: 'xdp' },
+  { name: 'key', type: 'kprobe' },
+  { name: 'runs', type: 'tracepoint' },
+  { name: 'skb', type: 'socket_filter' },
+  { name: 'log', type: 'tc' },
+  { name: 'bpfFirewall', type: 'cgroup_skb', libraries: 'Odd_lib-name' },
+  { name: 'odd_lib_name_runs', type: 'xdp', libraries: 'Odd_lib-name' },
+  { name: 'Rs_b-c', type: 'xdp', language: 'rust' },
+  { name: 'core', type: 'tc', language: 'rust' },
+  { name: 'c_void', type: 'xdp', language: 'rust' },
+  { name: 'u32', type: 'socket_filter', language: 'rust' },
+  { name: 'memcpy', type: 'kprobe', language: 'rust' },
+];
+
 let ws: string;
 let context: (project: string) => ExecutorContext;
 
@@ -52,6 +75,8 @@ beforeAll(async () => {
     await programGenerator(tree, { name: `lib-${t}`, directory: `lib/${t}`, type, libraries: 'counters', skipFormat: true });
     await programGenerator(tree, { name: `rust-${t}`, directory: `rust/${t}`, type, language: 'rust', skipFormat: true });
   }
+  await libraryGenerator(tree, { name: 'Odd_lib-name', directory: 'libs/odd', skipFormat: true });
+  for (const a of AWKWARD) await programGenerator(tree, { name: a.name, directory: `awkward/${a.name}`, type: a.type, language: a.language, libraries: a.libraries, skipFormat: true });
   ws = tempWorkspace();
   flushTree(tree, ws);
   const projects = Object.fromEntries([...getProjects(tree)].map(([name, p]) => [name, p]));
@@ -67,6 +92,8 @@ beforeAll(async () => {
   Object.assign(process.env, { RUSTC: '/usr/bin/rustc', CARGO: '/usr/bin/cargo', CARGO_HOME: join(ws, '.cargo-home'), CARGO_NET_OFFLINE: 'true' });
   expect(await compileExecutor({}, context('counters'))).toEqual({ success: true });
   expect(await archiveExecutor({}, context('counters'))).toEqual({ success: true });
+  expect(await compileExecutor({}, context('Odd_lib-name'))).toEqual({ success: true });
+  expect(await archiveExecutor({}, context('Odd_lib-name'))).toEqual({ success: true });
 }, 600_000);
 
 function expectLoads(object: string, type: string): void {
@@ -121,6 +148,29 @@ describe.each(PROGRAM_TYPES)('a generated %s program', (type) => {
     expect(await cargoExecutor({}, context(`rust-${t}`))).toEqual({ success: true });
     const object = join(ws, `rust/${t}/dist/bpf/rust-${t}.o`);
     expectObject(object, SECTIONS[type]);
+    expectLoads(object, type);
+  });
+});
+
+describe('awkward but valid names', () => {
+  it.each(AWKWARD.filter((a) => !a.language))('$name ($type) compiles, links and loads', async ({ name, type, libraries }) => {
+    expect(await compileExecutor({}, context(name))).toEqual({ success: true });
+    expect(await linkExecutor({}, context(name))).toEqual({ success: true });
+    const { fileName, snake } = projectNames(name);
+    const object = join(ws, `awkward/${name}/dist/bpf/${fileName}.o`);
+    expectObject(object, SECTIONS[type]);
+    const obj = readBpfObject(readFileSync(object));
+    expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => p.name)).toEqual([snake]);
+    expect(obj.maps.map((m) => m.name)).toEqual([libraries ? 'odd_lib_name_hits' : `${snake}_runs`]);
+    expectLoads(object, type);
+  });
+
+  it.skipIf(noRust).each(AWKWARD.filter((a) => a.language === 'rust'))('$name ($type, Rust) builds and loads', async ({ name, type }) => {
+    expect(await cargoExecutor({}, context(name))).toEqual({ success: true });
+    const { fileName, snake } = projectNames(name);
+    const object = join(ws, `awkward/${name}/dist/bpf/${fileName}.o`);
+    expectObject(object, SECTIONS[type]);
+    expect(readBpfObject(readFileSync(object)).programs.filter((p) => !p.isSubprogram).map((p) => p.name)).toEqual([snake]);
     expectLoads(object, type);
   });
 });

@@ -1,6 +1,6 @@
 /** The init, library and program generators on an empty Nx workspace tree. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
+import { getProjects, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseBpfConfig } from '@bpf-linker/core';
 import { initGenerator } from '../src/generators/init/generator';
@@ -73,6 +73,14 @@ describe('library', () => {
     expect(readNxJson(tree)!.plugins).toContainEqual(expect.objectContaining({ plugin: '@bpf-linker/nx' }));
   });
 
+  it('refuses a name whose generated C would not compile', async () => {
+    const tree = emptyTree();
+    await expect(libraryGenerator(tree, { name: 'static', skipFormat: true })).rejects.toThrow(
+      '"static" is not a valid BPF project name: its C identifier "static" is a C keyword; choose another name',
+    );
+    await expect(libraryGenerator(tree, { name: 'bpf_spin_lock', skipFormat: true })).rejects.toThrow('its C identifier "bpf_spin_lock" is already declared by libbpf');
+  });
+
   it('refuses a name that is taken', async () => {
     const tree = emptyTree();
     await libraryGenerator(tree, { name: 'lib', skipFormat: true });
@@ -139,6 +147,25 @@ describe('program', () => {
     await programGenerator(tree, { name: 'not-a-lib', skipFormat: true });
     await expect(programGenerator(tree, { name: 'p', libraries: 'not-a-lib' })).rejects.toThrow('is not a BPF library');
     await expect(programGenerator(tree, { name: '1bad' })).rejects.toThrow('"1bad" is not a valid BPF project name');
+  });
+
+  it('refuses names whose generated program would not compile, with the reason', async () => {
+    tree = emptyTree();
+    await expect(programGenerator(tree, { name: 'return', skipFormat: true })).rejects.toThrow(
+      '"return" is not a valid BPF project name: its C identifier "return" is a C keyword; choose another name',
+    );
+    await expect(programGenerator(tree, { name: 'main', skipFormat: true })).rejects.toThrow('its C identifier "main" is taken: main is the entry point of a C program');
+    await expect(programGenerator(tree, { name: 'match', language: 'rust', skipFormat: true })).rejects.toThrow(
+      '"match" is not a valid name for a Rust BPF program: its Rust identifier "match" is a Rust keyword; choose another name',
+    );
+    await expect(programGenerator(tree, { name: 'socket', type: 'socket_filter', skipFormat: true })).rejects.toThrow(
+      '"socket" is not a valid name for a program of type socket_filter: its function "socket" would have the name of its ELF section "socket", which LLVM refuses (invalid symbol redefinition); choose another name',
+    );
+    await libraryGenerator(tree, { name: 'counters', skipFormat: true });
+    await expect(programGenerator(tree, { name: 'counters_record', libraries: 'counters', skipFormat: true })).rejects.toThrow(
+      '"counters_record" is not a valid name for a program linking "counters": its function "counters_record" would clash with the library\'s function counters_record(); choose another name',
+    );
+    expect(getProjects(tree).has('counters_record')).toBe(false);
   });
 
   it('writes explicit executor targets when inference is off', async () => {

@@ -1,7 +1,8 @@
 /** New projects: names, program types and the files generators write (Nx, turbo gen). */
 export { PROGRAM_TYPES, PROGRAM_TYPE_INFO, parseProgramType, type ProgramType, type ProgramTypeInfo } from './program-types';
-export { parseList, projectDirectory, projectNames, type ProjectNames } from './names';
+export { C_KEYWORDS, LIBBPF_NAMES, RUST_KEYWORDS, parseList, projectDirectory, projectNames, rustNameProblem, type ProjectNames } from './names';
 export {
+  checkProgramNames,
   libraryConfig,
   libraryFiles,
   libraryUse,

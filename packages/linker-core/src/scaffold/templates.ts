@@ -4,7 +4,7 @@
  * disk; both get the same programs from the same PROGRAM_TYPES.
  */
 import type { BpfProjectConfig } from '../plan/config';
-import type { ProjectNames } from './names';
+import { rustNameProblem, type ProjectNames } from './names';
 import { PROGRAM_TYPE_INFO, PROGRAM_TYPES, parseProgramType, type ProgramType, type ProgramTypeInfo } from './program-types';
 
 export interface ScaffoldFile {
@@ -78,7 +78,34 @@ export interface ProgramScaffold {
   buildCommand: string;
 }
 
+/**
+ * Refuses a program whose generated code would not build, beyond what projectNames refuses for
+ * every project: a Rust keyword or reserved name for a Rust program; a function named like its
+ * own ELF section or the "license" section (LLVM: "invalid symbol redefinition"); a function
+ * named like a symbol of a library it links (`<lib>_record`, `<lib>_hits`).
+ */
+export function checkProgramNames(p: Pick<ProgramScaffold, 'names' | 'program' | 'libraries'>): void {
+  const { names: n, program } = p;
+  if (program.language === 'rust') {
+    const problem = rustNameProblem(n);
+    if (problem) throw new Error(`${problem}; choose another name`);
+  }
+  const section = [program.section, 'license'].find((s) => s === n.snake);
+  if (section !== undefined) {
+    throw new Error(
+      `"${n.name}" is not a valid name for a program of type ${program.type}: its function "${n.snake}" would have the name of ${section === 'license' ? 'the "license" section of its LICENSE' : `its ELF section "${section}"`}, which LLVM refuses (invalid symbol redefinition); choose another name`,
+    );
+  }
+  for (const l of p.libraries) {
+    const taken = [l.record, l.record.replace(/_record$/, '_hits')].find((s) => s === n.snake);
+    if (taken !== undefined) {
+      throw new Error(`"${n.name}" is not a valid name for a program linking "${l.project}": its function "${n.snake}" would clash with the library's ${taken === l.record ? `function ${taken}()` : `map ${taken}`}; choose another name`);
+    }
+  }
+}
+
 export function programConfig(p: ProgramScaffold): BpfProjectConfig {
+  checkProgramNames(p);
   const n = p.names;
   return p.program.language === 'rust'
     ? { programs: [{ name: n.fileName, cargo: { manifest: 'Cargo.toml', bin: n.snake } }] }
@@ -86,6 +113,7 @@ export function programConfig(p: ProgramScaffold): BpfProjectConfig {
 }
 
 export function programFiles(p: ProgramScaffold): ScaffoldFile[] {
+  checkProgramNames(p);
   return p.program.language === 'rust' ? rustProgram(p) : [{ path: `src/${p.names.fileName}.bpf.c`, content: cProgram(p) }];
 }
 
