@@ -73,6 +73,16 @@ describe('library', () => {
     expect(readNxJson(tree)!.plugins).toContainEqual(expect.objectContaining({ plugin: '@bpf-linker/nx' }));
   });
 
+  it('refuses a --directory outside the workspace, writing nothing', async () => {
+    const tree = emptyTree();
+    const before = tree.listChanges().length;
+    await expect(libraryGenerator(tree, { name: 'lib', directory: '../outside', skipFormat: true })).rejects.toThrow(
+      '--directory: the project directory "../outside" leaves the workspace or is its root: give a subdirectory, such as "packages/xdp-counter"',
+    );
+    await expect(libraryGenerator(tree, { name: 'lib', directory: '/tmp/lib', skipFormat: true })).rejects.toThrow('--directory: the project directory "/tmp/lib" is absolute');
+    expect(tree.listChanges()).toHaveLength(before);
+  });
+
   it('refuses a name whose generated C would not compile', async () => {
     const tree = emptyTree();
     await expect(libraryGenerator(tree, { name: 'static', skipFormat: true })).rejects.toThrow(
@@ -147,6 +157,18 @@ describe('program', () => {
     await programGenerator(tree, { name: 'not-a-lib', skipFormat: true });
     await expect(programGenerator(tree, { name: 'p', libraries: 'not-a-lib' })).rejects.toThrow('is not a BPF library');
     await expect(programGenerator(tree, { name: '1bad' })).rejects.toThrow('"1bad" is not a valid BPF project name');
+  });
+
+  it('refuses a --directory outside the workspace', async () => {
+    tree = emptyTree();
+    await expect(programGenerator(tree, { name: 'x', directory: '../outside', skipFormat: true })).rejects.toThrow(
+      '--directory: the project directory "../outside" leaves the workspace or is its root: give a subdirectory, such as "packages/xdp-counter"',
+    );
+    await expect(programGenerator(tree, { name: 'x', directory: 'apps/../../outside', skipFormat: true })).rejects.toThrow('--directory: the project directory "apps/../../outside" leaves the workspace');
+    await expect(programGenerator(tree, { name: 'x', directory: '/abs/x', skipFormat: true })).rejects.toThrow('--directory: the project directory "/abs/x" is absolute');
+    expect(tree.listChanges().map((c) => c.path).filter((p) => p.includes('..') || p.startsWith('/'))).toEqual([]);
+    await programGenerator(tree, { name: 'x', directory: 'apps//x/', skipFormat: true });
+    expect(readProjectConfiguration(tree, 'x').root).toBe('apps/x');
   });
 
   it('refuses names whose generated program would not compile, with the reason', async () => {

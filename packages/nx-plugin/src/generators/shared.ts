@@ -9,7 +9,7 @@ import {
   type TargetConfiguration,
   type Tree,
 } from '@nx/devkit';
-import type { BpfProjectConfig, ProjectNames, ScaffoldFile } from '@bpf-linker/core';
+import { projectDirectory, type BpfProjectConfig, type ProjectNames, type ScaffoldFile } from '@bpf-linker/core';
 import { PLUGIN_NAME } from '../paths';
 import { DEFAULT_TARGET_NAMES, type BpfPluginOptions } from '../plugin/options';
 
@@ -24,6 +24,19 @@ export function pluginRegistration(tree: Tree): { options: Required<BpfPluginOpt
     }
   }
   return undefined;
+}
+
+/**
+ * The project root: `--directory`, checked by the core (relative to the workspace root, not
+ * leaving it), or the name's kebab-case form.
+ */
+export function projectRoot(directory: string | undefined, names: ProjectNames): string {
+  if (directory === undefined) return names.fileName;
+  try {
+    return projectDirectory(directory);
+  } catch (e) {
+    throw new Error(`--directory: ${(e as Error).message}`);
+  }
 }
 
 export function assertNewProject(tree: Tree, name: string, root: string): void {

@@ -6,12 +6,12 @@
 import type { Tree } from '@nx/devkit';
 import { libraryConfig, libraryFiles, parseList, projectNames } from '@bpf-linker/core';
 import { initGenerator } from '../init/generator';
-import { assertNewProject, explicitTargets, finish, writeBpfProject, writeScaffold } from '../shared';
+import { assertNewProject, explicitTargets, finish, projectRoot, writeBpfProject, writeScaffold } from '../shared';
 import type { LibraryGeneratorSchema } from './schema';
 
 export async function libraryGenerator(tree: Tree, schema: LibraryGeneratorSchema): Promise<void> {
   const n = projectNames(schema.name);
-  const root = schema.directory ?? n.fileName;
+  const root = projectRoot(schema.directory, n);
   assertNewProject(tree, n.name, root);
   await initGenerator(tree, { skipFormat: true });
 

@@ -7,7 +7,7 @@
 import { readJson, readProjectConfiguration, type Tree } from '@nx/devkit';
 import { libraryUse, parseList, programConfig, programFiles, projectNames, resolveProgram, type BpfProjectConfig, type LibraryUse } from '@bpf-linker/core';
 import { initGenerator } from '../init/generator';
-import { assertNewProject, explicitTargets, finish, writeBpfProject, writeScaffold } from '../shared';
+import { assertNewProject, explicitTargets, finish, projectRoot, writeBpfProject, writeScaffold } from '../shared';
 import type { ProgramGeneratorSchema } from './schema';
 
 /** A library project's header and function, read from the tree. */
@@ -25,7 +25,7 @@ function libraryOf(tree: Tree, project: string): LibraryUse {
 
 export async function programGenerator(tree: Tree, schema: ProgramGeneratorSchema): Promise<void> {
   const n = projectNames(schema.name);
-  const root = schema.directory ?? n.fileName;
+  const root = projectRoot(schema.directory, n);
   const libraryNames = parseList(schema.libraries);
   const program = resolveProgram({ language: schema.language, type: schema.type, attach: schema.attach, libraries: libraryNames });
   assertNewProject(tree, n.name, root);
