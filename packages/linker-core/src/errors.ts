@@ -36,6 +36,7 @@ export type BuildErrorCode =
   | 'LIBRARY_NOT_FOUND'
   | 'LIBRARY_CYCLE'
   | 'DUPLICATE_OUTPUT'
+  | 'PATH_OUTSIDE'
   | 'TOOL_NOT_FOUND'
   | 'COMPILE_FAILED'
   | 'ARCHIVE_FAILED'

@@ -95,6 +95,18 @@ describe('the executors', () => {
     expect(errors.join('\n')).toContain('nx g @bpf-linker/nx:library');
   });
 
+  it('refuse a bpf.config.json whose paths leave the project or the workspace, writing nothing there', async () => {
+    const escape = `bpf-escape-${process.pid}-${Date.now()}`;
+    writeFiles(ws, { 'prog/bpf.config.json': { outDir: `../${escape}`, programs: [{ name: 'prog', sources: ['src/*.c'], libraries: ['lib', '../../../x.a'] }] } });
+    expect((await compileExecutor({}, context('prog'))).success).toBe(false);
+    expect((await linkExecutor({}, context('prog'))).success).toBe(false);
+    expect(existsSync(join(ws, escape))).toBe(false);
+    expect(existsSync(join(ws, 'prog/dist'))).toBe(false);
+    const text = errors.join('\n');
+    expect(text).toContain(`Error: prog/bpf.config.json: outDir "../${escape}" is outside the project prog\n  hint: outDir is a directory relative to the project, inside it, such as "dist/bpf"`);
+    expect(text).toContain('Error: prog/bpf.config.json: programs[0].libraries "../../../x.a" is outside the workspace');
+  });
+
   it("report the linker's error when the library was not archived", async () => {
     expect((await compileExecutor({}, context('prog'))).success).toBe(true);
     expect((await linkExecutor({}, context('prog'))).success).toBe(false);

@@ -178,6 +178,37 @@ function inProject(root: string, p: string): string {
   return posix.normalize(posix.join(root || '.', p));
 }
 
+/**
+ * Where a path of bpf.config.json may lead: outputs and sources stay in the project; headers,
+ * crates and archives may be elsewhere in the workspace; include directories may also be
+ * absolute (system headers).
+ */
+type PathScope = 'project' | 'workspace' | 'workspace-or-absolute';
+
+/** Why `value`, relative to the project at `root`, leaves its scope; undefined when it does not. */
+function pathEscape(root: string, value: string, scope: PathScope): string | undefined {
+  if (isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value)) return scope === 'workspace-or-absolute' ? undefined : 'is an absolute path';
+  const resolved = inProject(root, value);
+  if (resolved === '..' || resolved.startsWith('../')) return 'is outside the workspace';
+  if (scope === 'project' && root !== '' && resolved !== root && !resolved.startsWith(`${root}/`)) return `is outside the project ${root}`;
+  return undefined;
+}
+
+const PATH_HINTS = {
+  outDir: 'outDir is a directory relative to the project, inside it, such as "dist/bpf"',
+  sources: 'sources are globs relative to the project directory, inside it, such as "src/**/*.c"',
+  includeDirs: 'include directories are relative to the project and stay inside the workspace; an absolute path, such as "/usr/include/bpf", names system headers',
+  publicIncludeDirs: "a library's public include directories are relative to its project and stay inside the workspace, such as \"include\"",
+  manifest: 'the crate\'s Cargo.toml is relative to the project and stays inside the workspace, such as "Cargo.toml"',
+  libraries: 'an archive is relative to the project and stays inside the workspace (copy it in, such as "vendor/libx.a"), or name a library project',
+} as const;
+
+/**
+ * Checks one path of a bpf.config.json (`file`, of the project at `root`); `key` is its JSON
+ * path for the message. False (and a PATH_OUTSIDE problem) when it leaves its scope.
+ */
+type PathCheck = (key: string, value: string, scope: PathScope, hint: string, where?: { file: string; root: string }) => boolean;
+
 function defineArgs(defines: Record<string, DefineValue> | undefined): string[] {
   return Object.entries(defines ?? {}).map(([k, v]) => (v === true ? `-D${k}` : v === false ? `-U${k}` : `-D${k}=${v}`));
 }
@@ -193,9 +224,23 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
   const env = context.env ?? process.env;
   const toolchain = context.toolchain ?? locateTools({ clang: config.compile?.clang, env });
   const linker = context.linker ?? 'bpf-linker';
-  const outDir = inProject(root, config.outDir ?? DEFAULT_OUT_DIR);
   const problems: BuildError[] = [];
   const configFile = inProject(root, BPF_CONFIG_FILE);
+  // Paths that leave the project or the workspace are problems (reported once each) and are not
+  // used: nothing is read from or written to where the config must not point.
+  const reported = new Set<string>();
+  const allowed: PathCheck = (key, value, scope, hint, where = { file: configFile, root }) => {
+    const why = pathEscape(where.root, value, scope);
+    if (why === undefined) return true;
+    const message = `${where.file}: ${key} ${JSON.stringify(value)} ${why}`;
+    if (!reported.has(message)) {
+      reported.add(message);
+      problems.push(new BuildError('PATH_OUTSIDE', message, { file: where.file, hint }));
+    }
+    return false;
+  };
+  const outDirValue = config.outDir ?? DEFAULT_OUT_DIR;
+  const outDir = inProject(root, allowed('outDir', outDirValue, 'project', PATH_HINTS.outDir) ? outDirValue : DEFAULT_OUT_DIR);
 
   // Files are listed once, without the output directory (relative to the project).
   const outRel = posix.relative(root || '.', outDir);
@@ -220,19 +265,22 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
   const compileDefaults = config.compile ?? {};
 
   /** Compile steps for one program or library; reuses steps of sources compiled the same way. */
-  const compileSources = (owner: string, unit: CProgramConfig | LibraryConfig, libs: ResolvedLibrary[]): CompileStep[] => {
-    const sources = matchFiles(files, unit.sources, unit.exclude).map((f) => inProject(root, f));
-    if (sources.length === 0) {
+  const compileSources = (owner: string, key: string, unit: CProgramConfig | LibraryConfig, libs: ResolvedLibrary[]): CompileStep[] => {
+    const patterns = unit.sources.filter((s) => allowed(`${key}.sources`, s, 'project', PATH_HINTS.sources));
+    const sources = matchFiles(files, patterns, unit.exclude).map((f) => inProject(root, f));
+    if (sources.length === 0 && patterns.length === unit.sources.length) {
       problems.push(new BuildError('NO_SOURCES', `${owner}: no file matches ${unit.sources.map((s) => JSON.stringify(s)).join(', ')} in ${root || '.'}`, {
         file: configFile,
         hint: 'sources are globs relative to the project directory, such as "src/**/*.c"',
       }));
     }
+    const own = (k: string, dirs: readonly string[] | undefined, scope: PathScope, hint: string) =>
+      (dirs ?? []).filter((d) => allowed(k, d, scope, hint)).map((d) => inProject(root, d));
     const includeDirs = [
-      ...(compileDefaults.includeDirs ?? []).map((d) => inProject(root, d)),
-      ...(unit.includeDirs ?? []).map((d) => inProject(root, d)),
+      ...own('compile.includeDirs', compileDefaults.includeDirs, 'workspace-or-absolute', PATH_HINTS.includeDirs),
+      ...own(`${key}.includeDirs`, unit.includeDirs, 'workspace-or-absolute', PATH_HINTS.includeDirs),
       // A library's sources see the headers it publishes.
-      ...('publicIncludeDirs' in unit ? (unit.publicIncludeDirs ?? []) : []).map((d) => inProject(root, d)),
+      ...own(`${key}.publicIncludeDirs`, 'publicIncludeDirs' in unit ? unit.publicIncludeDirs : [], 'workspace', PATH_HINTS.publicIncludeDirs),
       ...libs.flatMap((l) => l.publicIncludeDirs),
     ];
     const flags = [
@@ -282,7 +330,7 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
     });
   };
 
-  const resolver = new LibraryResolver(context, root, configFile, problems);
+  const resolver = new LibraryResolver(context, root, configFile, problems, allowed);
   const allLibraries: ResolvedLibrary[] = [];
   const addLibraries = (libs: ResolvedLibrary[]) => {
     for (const l of libs) if (!allLibraries.some((x) => x.archive === l.archive)) allLibraries.push(l);
@@ -291,9 +339,9 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
   // The library of this project.
   if (config.library) {
     const lib = config.library;
-    const deps = resolver.resolveAll(lib.libraries ?? [], `library ${lib.name}`);
+    const deps = resolver.resolveAll(lib.libraries ?? [], `library ${lib.name}`, 'library.libraries');
     addLibraries(deps);
-    const compiled = compileSources(`library ${lib.name}`, lib, deps);
+    const compiled = compileSources(`library ${lib.name}`, 'library', lib, deps);
     const output = posix.join(outDir, lib.output ?? `lib${lib.name}.a`);
     claim(output, `library ${lib.name}`);
     const members = compiled.map((c) => c.output);
@@ -314,15 +362,16 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
     });
   }
 
-  for (const program of config.programs ?? []) {
+  for (const [index, program] of (config.programs ?? []).entries()) {
+    const key = `programs[${index}]`;
     const settings = mergeLinkSettings(CONFIG_LINK_DEFAULTS, config.link, program.link, context.linkOverrides);
     if (isRustProgram(program)) {
-      steps.push(planCargo(program, settings, { root, outDir, files, toolchain, linker, claim, context }));
+      steps.push(planCargo(program, settings, { root, outDir, files, toolchain, linker, claim, context, key, allowed }));
       continue;
     }
-    const libs = resolver.resolveAll(program.libraries ?? [], `program ${program.name}`);
+    const libs = resolver.resolveAll(program.libraries ?? [], `program ${program.name}`, `${key}.libraries`);
     addLibraries(libs);
-    const compiled = compileSources(`program ${program.name}`, program, libs);
+    const compiled = compileSources(`program ${program.name}`, key, program, libs);
     const emit = settings.emit ?? 'obj';
     const output = posix.join(outDir, program.output ?? `${program.name}${OUTPUT_EXTENSIONS[emit]}`);
     const manifest = posix.join(outDir, `${program.name}.manifest.json`);
@@ -369,11 +418,15 @@ interface CargoPlanning {
   linker: string;
   claim(output: string, owner: string): void;
   context: PlanContext;
+  /** The program's JSON path in the config, and the path check. */
+  key: string;
+  allowed: PathCheck;
 }
 
 function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoPlanning): CargoStep {
   const c = program.cargo;
-  const cargoManifest = inProject(p.root, c.manifest ?? 'Cargo.toml');
+  const manifestValue = c.manifest ?? 'Cargo.toml';
+  const cargoManifest = inProject(p.root, p.allowed(`${p.key}.cargo.manifest`, manifestValue, 'workspace', PATH_HINTS.manifest) ? manifestValue : 'Cargo.toml');
   const crateDir = posix.dirname(cargoManifest);
   const targetDir = inProject(p.root, 'target');
   const triple = c.target ?? 'bpfel-unknown-none';
@@ -459,7 +512,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
  */
 export function libraryProjects(config: BpfProjectConfig, context: Pick<PlanContext, 'project' | 'projects'> & { workspaceRoot?: string }): string[] {
   const root = normRoot(context.project.root);
-  const resolver = new LibraryResolver({ workspaceRoot: context.workspaceRoot ?? '', ...context }, root, inProject(root, BPF_CONFIG_FILE), []);
+  const resolver = new LibraryResolver({ workspaceRoot: context.workspaceRoot ?? '', ...context }, root, inProject(root, BPF_CONFIG_FILE), [], () => true);
   const refs = [...(config.library?.libraries ?? []), ...(config.programs ?? []).flatMap((p) => (isRustProgram(p) ? [] : (p.libraries ?? [])))];
   const names = refs.map((r) => resolver.resolveDirect(r)?.project).filter((n): n is string => n !== undefined && n !== context.project.name);
   return [...new Set(names)];
@@ -472,16 +525,19 @@ class LibraryResolver {
     private readonly root: string,
     private readonly configFile: string,
     private readonly problems: BuildError[],
+    /** Checks archive paths and public include directories (of this and the linked projects). */
+    private readonly allowed: PathCheck,
   ) {}
 
-  resolveAll(refs: readonly string[], owner: string): ResolvedLibrary[] {
+  /** `key`: the JSON path of `refs` in this project's config, for messages. */
+  resolveAll(refs: readonly string[], owner: string, key: string): ResolvedLibrary[] {
     const out: ResolvedLibrary[] = [];
-    const visit = (ref: string, fromRoot: string, chain: string[]) => {
-      const lib = this.resolveOne(ref, fromRoot, owner);
+    const visit = (ref: string, where: { file: string; root: string; key: string }, chain: string[]) => {
+      const lib = this.resolveOne(ref, where, owner);
       if (!lib) return;
-      const key = lib.project ?? lib.archive;
-      if (chain.includes(key)) {
-        this.problems.push(new BuildError('LIBRARY_CYCLE', `${owner}: libraries depend on each other in a cycle: ${[...chain, key].join(' → ')}`, {
+      const libKey = lib.project ?? lib.archive;
+      if (chain.includes(libKey)) {
+        this.problems.push(new BuildError('LIBRARY_CYCLE', `${owner}: libraries depend on each other in a cycle: ${[...chain, libKey].join(' → ')}`, {
           file: this.configFile,
           hint: 'remove one of the "libraries" entries that close the cycle',
         }));
@@ -490,19 +546,25 @@ class LibraryResolver {
       if (out.some((l) => l.archive === lib.archive)) return;
       out.push(lib);
       const refProject = lib.project ? this.context.projects?.find((p) => p.name === lib.project) : undefined;
-      for (const next of refProject?.config.library?.libraries ?? []) visit(next, normRoot(refProject!.root), [...chain, key]);
+      if (refProject) {
+        const r = normRoot(refProject.root);
+        const next = { file: inProject(r, BPF_CONFIG_FILE), root: r, key: 'library.libraries' };
+        for (const ref of refProject.config.library?.libraries ?? []) visit(ref, next, [...chain, libKey]);
+      }
     };
-    for (const ref of refs) visit(ref, this.root, []);
+    for (const ref of refs) visit(ref, { file: this.configFile, root: this.root, key }, []);
     return out;
   }
 
   /** One entry of this project's `libraries`, without following its own libraries; unresolved ones are ignored. */
   resolveDirect(ref: string): ResolvedLibrary | undefined {
-    return this.resolveOne(ref, this.root, '');
+    return this.resolveOne(ref, { file: this.configFile, root: this.root, key: 'libraries' }, '');
   }
 
-  private resolveOne(ref: string, fromRoot: string, owner: string): ResolvedLibrary | undefined {
+  private resolveOne(ref: string, where: { file: string; root: string; key: string }, owner: string): ResolvedLibrary | undefined {
+    const fromRoot = where.root;
     if (/\.(a|rlib|bc|o)$/.test(ref)) {
+      if (!this.allowed(where.key, ref, 'workspace', PATH_HINTS.libraries, where)) return undefined;
       return { ref, kind: 'archive', archive: inProject(fromRoot, ref), publicIncludeDirs: [] };
     }
     const projects = this.context.projects ?? [];
@@ -518,7 +580,10 @@ class LibraryResolver {
     }
     const r = normRoot(byRoot.root);
     const lib = byRoot.config.library;
-    const outDir = inProject(r, byRoot.config.outDir ?? DEFAULT_OUT_DIR);
+    const its = { file: inProject(r, BPF_CONFIG_FILE), root: r };
+    // Where that project's own plan puts its archive: a refused outDir is replaced by the default there too.
+    const outDirValue = byRoot.config.outDir ?? DEFAULT_OUT_DIR;
+    const outDir = inProject(r, this.allowed('outDir', outDirValue, 'project', PATH_HINTS.outDir, its) ? outDirValue : DEFAULT_OUT_DIR);
     return {
       ref,
       kind: 'project',
@@ -526,7 +591,9 @@ class LibraryResolver {
       root: r,
       name: lib.name,
       archive: posix.join(outDir, lib.output ?? `lib${lib.name}.a`),
-      publicIncludeDirs: (lib.publicIncludeDirs ?? []).map((d) => inProject(r, d)),
+      publicIncludeDirs: (lib.publicIncludeDirs ?? [])
+        .filter((d) => this.allowed('library.publicIncludeDirs', d, 'workspace', PATH_HINTS.publicIncludeDirs, its))
+        .map((d) => inProject(r, d)),
     };
   }
 }

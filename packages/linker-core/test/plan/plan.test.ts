@@ -167,6 +167,70 @@ describe('planBuild', () => {
     ]);
   });
 
+  it('refuses paths that leave the project (outDir, sources) or the workspace (headers, crates, archives), and does not use them', () => {
+    const config: BpfProjectConfig = {
+      outDir: '../../out',
+      compile: { includeDirs: ['/usr/include/bpf', '../../libs/counters/include', '../../../etc'] },
+      programs: [
+        {
+          name: 'p',
+          sources: ['src/*.c', '../../libs/counters/src/*.c', '/etc/*.c'],
+          includeDirs: ['../../..'],
+          libraries: ['vendor/libok.a', '../../../vendor/libx.a', '/opt/liby.a'],
+        },
+        { name: 'r', cargo: { manifest: '../../../crate/Cargo.toml' } },
+      ],
+      library: { name: 'l', sources: ['src/*.c'], publicIncludeDirs: ['include', '/usr/include', '../../..'] },
+    };
+    const plan = planBuild(config, { workspaceRoot: ws, project: { name: 'xdp', root: 'apps/xdp' }, toolchain: TOOLCHAIN });
+    const f = 'apps/xdp/bpf.config.json';
+    expect(plan.problems.map((p) => [p.code, p.file, p.message])).toEqual([
+      ['PATH_OUTSIDE', f, `${f}: outDir "../../out" is outside the project apps/xdp`],
+      ['PATH_OUTSIDE', f, `${f}: compile.includeDirs "../../../etc" is outside the workspace`],
+      ['PATH_OUTSIDE', f, `${f}: library.publicIncludeDirs "/usr/include" is an absolute path`],
+      ['PATH_OUTSIDE', f, `${f}: library.publicIncludeDirs "../../.." is outside the workspace`],
+      ['PATH_OUTSIDE', f, `${f}: programs[0].libraries "../../../vendor/libx.a" is outside the workspace`],
+      ['PATH_OUTSIDE', f, `${f}: programs[0].libraries "/opt/liby.a" is an absolute path`],
+      ['PATH_OUTSIDE', f, `${f}: programs[0].sources "../../libs/counters/src/*.c" is outside the project apps/xdp`],
+      ['PATH_OUTSIDE', f, `${f}: programs[0].sources "/etc/*.c" is an absolute path`],
+      ['PATH_OUTSIDE', f, `${f}: programs[0].includeDirs "../../.." is outside the workspace`],
+      ['PATH_OUTSIDE', f, `${f}: programs[1].cargo.manifest "../../../crate/Cargo.toml" is outside the workspace`],
+    ]);
+    expect(plan.problems[0].format()).toBe(`${f}: outDir "../../out" is outside the project apps/xdp\n  hint: outDir is a directory relative to the project, inside it, such as "dist/bpf"`);
+    expect(plan.problems[1].hint).toContain('an absolute path, such as "/usr/include/bpf", names system headers');
+    // None of them is used: every output in the project, every other path in the workspace
+    // (absolute paths: the tools, system include directories, the workspace for rustc's remapping).
+    expect(plan.outDir).toBe('apps/xdp/dist/bpf');
+    const paths = plan.steps.flatMap((s) => [...s.inputs, ...s.inputPatterns, ...s.outputs, ...s.command]);
+    expect(paths.filter((p) => p.startsWith('..') || p.includes('/../'))).toEqual([]);
+    expect(paths.filter((p) => p.startsWith('/') && !['/usr/lib/llvm-22/bin/clang', '/usr/bin/cargo', '/usr/include/bpf', '/usr/include/bpf/**/*.h', '/usr/include/x86_64-linux-gnu'].includes(p))).toEqual([]);
+    expect(plan.steps.flatMap((s) => s.outputs).every((o) => o.startsWith('apps/xdp/dist/bpf/'))).toBe(true);
+    expect(plan.steps.find((s): s is LinkStep => s.kind === 'link')!.inputs.filter((i) => i.endsWith('.a'))).toEqual(['apps/xdp/vendor/libok.a']);
+    expect((plan.steps.find((s) => s.kind === 'cargo') as CargoStep).cargoManifest).toBe('apps/xdp/Cargo.toml');
+    expect(plan.steps.find((s): s is CompileStep => s.kind === 'compile')!.command).toEqual(expect.arrayContaining(['-I', '/usr/include/bpf', '-I', 'libs/counters/include', '-I', 'apps/xdp/include']));
+  });
+
+  it("reports a linked library project's paths against its own bpf.config.json, and the root project's outDir", () => {
+    const lib: BpfProjectConfig = { outDir: '../elsewhere', library: { name: 'counters', sources: ['src/*.c'], publicIncludeDirs: ['include', '../../..'], libraries: ['../../../x.a'] } };
+    const plan = planBuild({ programs: [{ name: 'p', sources: ['src/*.c'], libraries: ['counters'] }] }, {
+      workspaceRoot: ws,
+      project: { name: 'p', root: 'apps/xdp' },
+      projects: [{ name: 'counters', root: 'libs/counters', config: lib }],
+      toolchain: TOOLCHAIN,
+    });
+    const f = 'libs/counters/bpf.config.json';
+    expect(plan.problems.map((p) => [p.file, p.message])).toEqual([
+      [f, `${f}: outDir "../elsewhere" is outside the project libs/counters`],
+      [f, `${f}: library.publicIncludeDirs "../../.." is outside the workspace`],
+      [f, `${f}: library.libraries "../../../x.a" is outside the workspace`],
+    ]);
+    expect(plan.libraries.map((l) => l.archive)).toEqual(['libs/counters/dist/bpf/libcounters.a']);
+
+    const rootProject = planBuild({ outDir: '../out', programs: [{ name: 'p', sources: ['apps/xdp/src/xdp.c'] }] }, { workspaceRoot: ws, project: { name: 'ws', root: '.' }, toolchain: TOOLCHAIN });
+    expect(rootProject.problems.map((p) => p.message)).toEqual(['bpf.config.json: outDir "../out" is outside the workspace']);
+    expect(rootProject.outDir).toBe('dist/bpf');
+  });
+
   it('finds library cycles', () => {
     const a: BpfProjectConfig = { library: { name: 'a', sources: ['*.c'], libraries: ['b'] } };
     const b: BpfProjectConfig = { library: { name: 'b', sources: ['*.c'], libraries: ['a'] } };
