@@ -120,7 +120,7 @@ describe('executor and generator manifests', () => {
   it('point at built files whose sources and schemas exist', () => {
     const { executors } = json('executors.json');
     const { generators } = json('generators.json');
-    expect(Object.keys(executors).sort()).toEqual(['archive', 'cargo', 'compile', 'link']);
+    expect(Object.keys(executors).sort()).toEqual(['archive', 'cargo', 'compile', 'inspect', 'link', 'verify']);
     expect(Object.keys(generators).sort()).toEqual(['init', 'library', 'program']);
     for (const e of Object.values<{ implementation: string; schema: string }>(executors)) {
       expect(existsSync(join(PLUGIN, e.implementation.replace('./dist/', 'src/').replace(/\.js$/, '.ts')))).toBe(true);

@@ -31,7 +31,7 @@ export interface CommonExecutorOptions {
 export type ExecutorResult = { success: boolean };
 
 /** The other BPF projects, for `libraries` naming a project; a broken config elsewhere is skipped. */
-function workspaceProjects(context: ExecutorContext): BpfProjectRef[] {
+export function workspaceProjects(context: ExecutorContext): BpfProjectRef[] {
   const refs: BpfProjectRef[] = [];
   for (const [name, p] of Object.entries(context.projectsConfigurations?.projects ?? {})) {
     const file = join(context.root, p.root, BPF_CONFIG_FILE);
@@ -45,21 +45,34 @@ function workspaceProjects(context: ExecutorContext): BpfProjectRef[] {
   return refs;
 }
 
+/** The project an executor runs for, or undefined (with the error printed). */
+export function executorProject(what: string, context: ExecutorContext): { name: string; root: string } | undefined {
+  const name = context.projectName;
+  const project = name ? context.projectsConfigurations?.projects[name] : undefined;
+  if (!name || !project) {
+    logger.error(`Error: the ${what} executor needs a project (got ${name ?? 'none'})`);
+    return undefined;
+  }
+  return { name, root: project.root };
+}
+
+/** The bpf.config.json an executor reads: `options.config` (workspace-relative or absolute) or the project's. */
+export function configFileOf(options: CommonExecutorOptions, project: { root: string }, context: ExecutorContext): string {
+  const ws = context.root;
+  return options.config ? (isAbsolute(options.config) ? options.config : join(ws, options.config)) : join(ws, project.root, BPF_CONFIG_FILE);
+}
+
 export async function runStepsOfKind(
   kind: StepKind,
   options: CommonExecutorOptions & LinkSettings & { clang?: string },
   context: ExecutorContext,
 ): Promise<ExecutorResult> {
   const ws = context.root;
-  const name = context.projectName;
-  const project = name ? context.projectsConfigurations?.projects[name] : undefined;
-  if (!name || !project) {
-    logger.error(`Error: the ${kind} executor needs a project (got ${name ?? 'none'})`);
-    return { success: false };
-  }
+  const project = executorProject(kind, context);
+  if (!project) return { success: false };
+  const { name } = project;
   try {
-    const configFile = options.config ? (isAbsolute(options.config) ? options.config : join(ws, options.config)) : join(ws, project.root, BPF_CONFIG_FILE);
-    const config = readBpfConfig(configFile);
+    const config = readBpfConfig(configFileOf(options, project, context));
     if (options.clang) config.compile = { ...config.compile, clang: options.clang };
 
     const overrides: LinkSettings = {};

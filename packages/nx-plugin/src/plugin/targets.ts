@@ -14,7 +14,11 @@ export interface TargetContext {
   namedInputs: Record<string, unknown>;
   /** `node <toolchain-identity script>`, relative to the workspace root. */
   identityCommand: string;
-  /** The bpf-linker CLI, relative to the workspace root, for verify and inspect. */
+  /**
+   * The bpf-linker CLI, relative to the workspace root and quoted like identityCommand: only for
+   * the `--help` commands of verify and inspect (their executors find it themselves).
+   * Undefined when it is not installed: then there are no verify and inspect targets.
+   */
   cli?: string;
   /**
    * Our packages as Nx external nodes (installed from the lock file), or undefined when they are
@@ -28,6 +32,8 @@ export const EXECUTORS = {
   archive: '@bpf-linker/nx:archive',
   link: '@bpf-linker/nx:link',
   cargo: '@bpf-linker/nx:cargo',
+  verify: '@bpf-linker/nx:verify',
+  inspect: '@bpf-linker/nx:inspect',
 } as const;
 
 /** `{projectRoot}/…` for paths inside the project, `{workspaceRoot}/…` for the others. */
@@ -60,7 +66,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
   // the linker core) and, where it runs, the CLI.
   const external = (withCli: boolean) =>
     ctx.packages ? [{ externalDependencies: [ctx.packages.plugin, ...(withCli && ctx.packages.cli ? [ctx.packages.cli] : [])] }] : [];
-  const clangArg = config.compile?.clang ? ` --clang=${shellWord(config.compile.clang)}` : '';
+  const clangOption = config.compile?.clang ? ` --clang=${shellWord(config.compile.clang)}` : '';
 
   if (compiles.length > 0 || config.library || (config.programs ?? []).some((p) => !('cargo' in p))) {
     const own = 'bpfSources' in ctx.namedInputs ? ['bpfSources'] : [configInput, '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'];
@@ -69,7 +75,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
     targets[names.compileTargetName] = {
       executor: EXECUTORS.compile,
       cache: true,
-      inputs: [...own, ...elsewhere, ...envInputs('compile'), { runtime: `${ctx.identityCommand} clang${clangArg}` }, ...external(false)],
+      inputs: [...own, ...elsewhere, ...envInputs('compile'), { runtime: `${ctx.identityCommand} clang${clangOption}` }, ...external(false)],
       outputs: [t(`${plan.outDir}/bc`)],
       options: {},
       metadata: {
@@ -147,29 +153,31 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
 
   if (ctx.cli && objects.length > 0) {
     const producers = unique([...(links.length ? [names.linkTargetName] : []), ...(cargos.length ? [names.buildTargetName] : [])]);
+    // Executors, not shell commands: the objects' paths (the project's directory, outDir) are
+    // arguments of the CLI, never words of a command string.
     targets[names.verifyTargetName] = {
-      executor: 'nx:run-commands',
+      executor: EXECUTORS.verify,
       // The verdict depends on the running kernel, which no input describes.
       cache: false,
       dependsOn: producers,
-      options: { command: `node ${ctx.cli} verify ${objects.join(' ')}` },
+      options: {},
       metadata: {
         technologies: ['ebpf'],
-        description: "Load every program into the running kernel's verifier (needs root or CAP_BPF)",
-        help: { command: `node ${ctx.cli} verify --help`, example: { args: ['--logs'] } },
+        description: `Load every program of ${objects.map((o) => o.split('/').pop()).join(', ')} into the running kernel's verifier (needs root or CAP_BPF)`,
+        help: { command: `node ${ctx.cli} verify --help`, example: { options: { logs: true } } },
       },
     };
     targets[names.inspectTargetName] = {
-      executor: 'nx:run-commands',
+      executor: EXECUTORS.inspect,
       cache: true,
       dependsOn: producers,
       inputs: [{ dependentTasksOutputFiles: '**/*.o' }, { runtime: `${ctx.identityCommand} linker` }, ...external(true)],
       outputs: [],
-      options: { commands: objects.map((o) => `node ${ctx.cli} inspect ${o}`), parallel: false },
+      options: {},
       metadata: {
         technologies: ['ebpf'],
-        description: 'Show the programs, maps, BTF and sections of each object',
-        help: { command: `node ${ctx.cli} inspect --help`, example: { args: ['--btf'] } },
+        description: `Show the programs, maps, BTF and sections of ${objects.map((o) => o.split('/').pop()).join(', ')}`,
+        help: { command: `node ${ctx.cli} inspect --help`, example: { options: { btf: true } } },
       },
     };
   }

@@ -1,0 +1,131 @@
+/**
+ * No command is built as a shell string from user data. A project whose directory holds spaces,
+ * quotes and `$(…)` is verified and inspected through the inferred targets without anything being
+ * executed; the install paths that are quoted for the shell survive `sh -c` intact.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CreateNodesResult, ExecutorContext, TargetConfiguration } from '@nx/devkit';
+import { createNodes } from '../src/index';
+import compileExecutor from '../src/executors/compile/executor';
+import inspectExecutor from '../src/executors/inspect/executor';
+import linkExecutor from '../src/executors/link/executor';
+import verifyExecutor from '../src/executors/verify/executor';
+import { shellWord } from '../src/paths';
+import { kernelLoadUnavailable } from '../../linker-core/test/support/kernel';
+import { tempWorkspace } from './support';
+
+const noKernel = kernelLoadUnavailable();
+
+/** Where a command substitution would leave a file. */
+const marks = mkdtempSync(join(tmpdir(), 'bpf-nx-pwned-'));
+const ROOT = `apps/odd dir 'q' "dq" \`touch ${marks}/backtick\`; $(touch ${marks}/dollar) & x`;
+
+const XDP = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") int odd(struct xdp_md *ctx) { return XDP_PASS; }
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+let ws: string;
+let targets: Record<string, TargetConfiguration>;
+let out: string[];
+
+const context = (): ExecutorContext =>
+  ({
+    root: ws,
+    cwd: ws,
+    projectName: 'odd',
+    isVerbose: false,
+    projectsConfigurations: { version: 2, projects: { odd: { root: ROOT } } },
+    nxJsonConfiguration: {},
+    projectGraph: { nodes: {}, dependencies: {} },
+  }) as ExecutorContext;
+
+/** Runs a target as Nx would: our executors, or Nx's own run-commands (which uses a shell). */
+async function runTarget(target: TargetConfiguration): Promise<boolean> {
+  if (target.executor === 'nx:run-commands') {
+    const runCommands = (await import('nx/src/executors/run-commands/run-commands.impl')).default;
+    return (await runCommands({ ...target.options, __unparsed__: [] }, context())).success;
+  }
+  const executors: Record<string, (o: never, c: ExecutorContext) => Promise<{ success: boolean }>> = {
+    '@bpf-linker/nx:verify': verifyExecutor,
+    '@bpf-linker/nx:inspect': inspectExecutor,
+  };
+  return (await executors[target.executor!](target.options as never, context())).success;
+}
+
+beforeAll(async () => {
+  ws = tempWorkspace({
+    [`${ROOT}/project.json`]: { name: 'odd' },
+    [`${ROOT}/bpf.config.json`]: { programs: [{ name: 'odd', sources: ['src/*.c'] }] },
+    [`${ROOT}/src/odd.c`]: XDP,
+  });
+  const results = (await createNodes[1]([`${ROOT}/bpf.config.json`], {}, { nxJsonConfiguration: {}, workspaceRoot: ws })) as Array<readonly [string, CreateNodesResult]>;
+  targets = results[0][1].projects![ROOT].targets!;
+  expect(await compileExecutor({}, context())).toEqual({ success: true });
+  expect(await linkExecutor({}, context())).toEqual({ success: true });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+afterAll(() => {
+  for (const dir of [marks, ws]) rmSync(dir, { recursive: true, force: true });
+});
+
+function captureOutput(): void {
+  out = [];
+  const keep = (chunk: unknown) => {
+    out.push(String(chunk));
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(keep);
+  vi.spyOn(process.stderr, 'write').mockImplementation(keep);
+  vi.spyOn(console, 'info').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+}
+
+describe('a project directory with spaces, quotes and $(…)', () => {
+  it('inspect shows its object and executes nothing', async () => {
+    captureOutput();
+    const ok = await runTarget(targets.inspect);
+    vi.restoreAllMocks();
+    expect(readdirSync(marks)).toEqual([]);
+    expect(ok, out.join('')).toBe(true);
+    expect(out.join('')).toContain(`${ROOT}/dist/bpf/odd.o`);
+    expect(out.join('')).toMatch(/odd\s+xdp/);
+  });
+
+  it.skipIf(noKernel)('verify loads its object and executes nothing', async () => {
+    captureOutput();
+    const ok = await runTarget(targets.verify);
+    vi.restoreAllMocks();
+    expect(readdirSync(marks)).toEqual([]);
+    expect(ok, out.join('')).toBe(true);
+    expect(out.join('')).toContain('1 program accepted');
+  });
+
+  it('inspect fails, and says why, when the object is missing', async () => {
+    const unbuilt = tempWorkspace({ [`${ROOT}/bpf.config.json`]: { programs: [{ name: 'odd', sources: ['src/*.c'] }] }, [`${ROOT}/src/odd.c`]: XDP });
+    captureOutput();
+    const ok = await inspectExecutor({ programs: ['odd'] }, { ...context(), root: unbuilt });
+    vi.restoreAllMocks();
+    expect(ok.success).toBe(false);
+    expect(out.join('')).toContain(`cannot read ${ROOT}/dist/bpf/odd.o: ENOENT`);
+    expect(readdirSync(marks)).toEqual([]);
+  });
+});
+
+describe('shellWord (install paths in the runtime and help commands)', () => {
+  it.each(['a b', "it's", '$(touch x)', '`touch x`', 'a\nb', '"q"', '\\', '*', '~', '-n', ''])('survives sh -c: %j', (word) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bpf-nx-word-'));
+    const got = execFileSync('sh', ['-c', `printf '%s\\0' ${shellWord(word)}`], { cwd, encoding: 'utf8' });
+    expect(got).toBe(`${word}\0`);
+    expect(readdirSync(cwd)).toEqual([]);
+    rmSync(cwd, { recursive: true });
+  });
+});
