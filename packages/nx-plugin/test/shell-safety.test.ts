@@ -1,7 +1,9 @@
 /**
  * No command is built as a shell string from user data. A project whose directory holds spaces,
  * quotes and `$(…)` is verified and inspected through the inferred targets without anything being
- * executed; the install paths that are quoted for the shell survive `sh -c` intact.
+ * executed; the clang of bpf.config.json reaches the toolchain-identity `runtime` input (which Nx
+ * runs with `sh -c`) only as plain characters; the install paths that are quoted for the shell
+ * survive `sh -c` intact.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,12 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CreateNodesResult, ExecutorContext, TargetConfiguration } from '@nx/devkit';
+import { planBuild } from '@bpf-linker/core';
 import { createNodes } from '../src/index';
 import compileExecutor from '../src/executors/compile/executor';
 import inspectExecutor from '../src/executors/inspect/executor';
 import linkExecutor from '../src/executors/link/executor';
 import verifyExecutor from '../src/executors/verify/executor';
+import { clangArg, parseIdentityArgs } from '../src/identity-args';
 import { shellWord } from '../src/paths';
+import { inferTargets } from '../src/plugin/targets';
+import { normalizeOptions } from '../src/plugin/options';
 import { kernelLoadUnavailable } from '../../linker-core/test/support/kernel';
 import { tempWorkspace } from './support';
 
@@ -117,6 +123,45 @@ describe('a project directory with spaces, quotes and $(…)', () => {
     expect(ok.success).toBe(false);
     expect(out.join('')).toContain(`cannot read ${ROOT}/dist/bpf/odd.o: ENOENT`);
     expect(readdirSync(marks)).toEqual([]);
+  });
+});
+
+describe('the toolchain-identity runtime input', () => {
+  const HOSTILE = [
+    `clang'; touch ${marks}/quote; '`,
+    `$(touch ${marks}/subst)`,
+    `\`touch ${marks}/backtick\``,
+    '/opt/my clang/bin/clang',
+    'clang\nnewline',
+    '"double" & | > < * ? ~ ! # %PATH% \\',
+    'nul\0byte',
+    'ünïcödé',
+  ];
+
+  it('holds no user data: a plain clang as is, anything else in hex', () => {
+    expect(clangArg('clang-19')).toBe('--clang=clang-19');
+    expect(clangArg('/usr/lib/llvm-19/bin/clang')).toBe('--clang=/usr/lib/llvm-19/bin/clang');
+    for (const clang of HOSTILE) expect(clangArg(clang)).toMatch(/^--clang-hex=[0-9a-f]+$/);
+  });
+
+  it.each(HOSTILE)('passes %j through `sh -c` unchanged, executing nothing', (clang) => {
+    // A stand-in for the identity script that prints the arguments it got.
+    const dir = mkdtempSync(join(tmpdir(), 'bpf-nx-identity-'));
+    const echo = join(dir, 'echo-args.js');
+    writeFileSync(echo, 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+    const config = { compile: { clang }, programs: [{ name: 'p', sources: ['*.c'] }] };
+    writeFileSync(join(dir, 'p.c'), '');
+    const plan = planBuild(config, { workspaceRoot: dir, project: { name: 'p', root: '.' } });
+    const identityCommand = `${shellWord(process.execPath)} ${shellWord(echo)}`;
+    const t = inferTargets(plan, config, { options: normalizeOptions({}), namedInputs: {}, identityCommand });
+    const runtime = (t.compile.inputs!.find((i) => typeof i === 'object' && 'runtime' in i) as { runtime: string }).runtime;
+    expect(runtime).toBe(`${identityCommand} clang ${clangArg(clang)}`);
+    expect(runtime.slice(identityCommand.length)).toMatch(/^ clang --clang-hex=[0-9a-f]+$/);
+    // What Nx does with a runtime input.
+    const argv = JSON.parse(execFileSync('sh', ['-c', runtime], { cwd: dir, encoding: 'utf8' })) as string[];
+    expect(parseIdentityArgs(argv)).toEqual({ parts: new Set(['clang']), clang });
+    expect(readdirSync(marks)).toEqual([]);
+    rmSync(dir, { recursive: true });
   });
 });
 

@@ -5,14 +5,18 @@
  */
 import type { TargetConfiguration } from '@nx/devkit';
 import { buildEnvFor, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
-import { shellWord } from '../paths';
+import { clangArg } from '../identity-args';
 import type { NormalizedOptions } from './options';
 
 export interface TargetContext {
   options: NormalizedOptions;
   /** nx.json namedInputs: `bpfSources` / `bpfRust`, when present, replace the project's own source globs. */
   namedInputs: Record<string, unknown>;
-  /** `node <toolchain-identity script>`, relative to the workspace root. */
+  /**
+   * `node <toolchain-identity script>`, relative to the workspace root and quoted for `sh -c`
+   * (a `runtime` input is run by a shell): it names where this package is installed, not user
+   * data, which only ever reaches it through clangArg().
+   */
   identityCommand: string;
   /**
    * The bpf-linker CLI, relative to the workspace root and quoted like identityCommand: only for
@@ -66,7 +70,8 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
   // the linker core) and, where it runs, the CLI.
   const external = (withCli: boolean) =>
     ctx.packages ? [{ externalDependencies: [ctx.packages.plugin, ...(withCli && ctx.packages.cli ? [ctx.packages.cli] : [])] }] : [];
-  const clangOption = config.compile?.clang ? ` --clang=${shellWord(config.compile.clang)}` : '';
+  // No user data in a shell command: the config's clang goes through clangArg().
+  const clangOption = config.compile?.clang ? ` ${clangArg(config.compile.clang)}` : '';
 
   if (compiles.length > 0 || config.library || (config.programs ?? []).some((p) => !('cargo' in p))) {
     const own = 'bpfSources' in ctx.namedInputs ? ['bpfSources'] : [configInput, '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'];

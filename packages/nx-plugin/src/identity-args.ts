@@ -1,0 +1,23 @@
+/**
+ * The command line of the toolchain-identity script. Nx runs a `runtime` input through a shell
+ * (`sh -c`, or `cmd /C` on Windows), so the clang of bpf.config.json — user data — never appears
+ * in it as is: a plain path (letters, digits, `_ . / + -`) is passed as `--clang=<path>`, anything
+ * else as `--clang-hex=<its UTF-8 bytes in hex>`, which no shell gives a meaning to.
+ */
+
+const PLAIN = /^[\w./+-]+$/;
+
+/** The argument naming `clang` for the identity script's command line. */
+export function clangArg(clang: string): string {
+  return PLAIN.test(clang) ? `--clang=${clang}` : `--clang-hex=${Buffer.from(clang, 'utf8').toString('hex')}`;
+}
+
+/** The identity script's arguments: the parts to print and the clang, when one is named. */
+export function parseIdentityArgs(argv: readonly string[]): { parts: Set<string>; clang?: string } {
+  let clang: string | undefined;
+  for (const a of argv) {
+    if (a.startsWith('--clang=')) clang = a.slice('--clang='.length);
+    else if (a.startsWith('--clang-hex=')) clang = Buffer.from(a.slice('--clang-hex='.length), 'hex').toString('utf8');
+  }
+  return { parts: new Set(argv.filter((a) => !a.startsWith('--'))), clang };
+}
