@@ -88,6 +88,13 @@ describe('createNodes', () => {
     expect(prog.targets!.verify.metadata!.help!.command).toMatch(/^node \S+bpf-linker\.cjs verify --help$/);
   });
 
+  it('hashes include directories elsewhere in the workspace, not absolute (system) ones', async () => {
+    writeFiles(ws, { 'apps/xdp/bpf.config.json': { compile: { includeDirs: ['/usr/include/bpf', '../../shared/include'] }, programs: [{ name: 'xdp', sources: ['src/**/*.c'] }] } });
+    const inputs = (await infer(ws, FILES))['apps/xdp'].targets!.compile.inputs!;
+    expect(inputs).toContainEqual('{workspaceRoot}/shared/include/**/*.h');
+    expect(JSON.stringify(inputs)).not.toContain('/usr/include');
+  });
+
   it('gives a Rust program a cargo build target whose only outputs are the object and manifest', async () => {
     const rust = (await infer(ws, FILES))['apps/rusty'];
     expect(Object.keys(rust.targets!)).toEqual(['build', 'verify', 'inspect']);

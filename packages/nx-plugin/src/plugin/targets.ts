@@ -3,6 +3,7 @@
  * files compile reads, the archive and objects link writes, the archives it links, so the
  * cache inputs and outputs are those of the steps the executors will run.
  */
+import { isAbsolute } from 'node:path';
 import type { TargetConfiguration } from '@nx/devkit';
 import { buildEnvFor, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
 import { clangArg } from '../identity-args';
@@ -75,8 +76,9 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
 
   if (compiles.length > 0 || config.library || (config.programs ?? []).some((p) => !('cargo' in p))) {
     const own = 'bpfSources' in ctx.namedInputs ? ['bpfSources'] : [configInput, '{projectRoot}/**/*.c', '{projectRoot}/**/*.h'];
-    // Headers and sources elsewhere: libraries' public include dirs, shared include dirs.
-    const elsewhere = unique(compiles.flatMap((s) => [...s.inputs, ...s.inputPatterns]).filter((p) => outside(root, p))).map(t);
+    // Headers and sources elsewhere in the workspace: libraries' public include dirs, shared
+    // include dirs. (Absolute include dirs are system headers, which Nx cannot hash.)
+    const elsewhere = unique(compiles.flatMap((s) => [...s.inputs, ...s.inputPatterns]).filter((p) => outside(root, p) && !isAbsolute(p))).map(t);
     targets[names.compileTargetName] = {
       executor: EXECUTORS.compile,
       cache: true,
