@@ -421,3 +421,33 @@ export function exitImmediately(code: number): never {
   libcExit(code);
   throw new Error('unreachable: _exit returned');
 }
+
+interface Libc {
+  dup(fd: number): number;
+  dup2(from: number, to: number): number;
+  close(fd: number): number;
+}
+let libc: Libc | undefined;
+
+/**
+ * Runs `fn` with file descriptor 2 pointing at `fd`, then restores it. libLLVM writes some
+ * messages straight to stderr (the verifier's dump of invalid debug info, which for a corrupt
+ * input can be megabytes of raw memory): they are captured, so the caller decides what to show.
+ */
+export function withStderrRedirected<T>(fd: number, fn: () => T): T {
+  libc ??= (() => {
+    const l = koffi.load('libc.so.6');
+    return { dup: l.func('int dup(int fd)'), dup2: l.func('int dup2(int from, int to)'), close: l.func('int close(int fd)') } as unknown as Libc;
+  })();
+  const saved = libc.dup(2);
+  if (saved < 0 || libc.dup2(fd, 2) < 0) {
+    if (saved >= 0) libc.close(saved);
+    return fn();
+  }
+  try {
+    return fn();
+  } finally {
+    libc.dup2(saved, 2);
+    libc.close(saved);
+  }
+}

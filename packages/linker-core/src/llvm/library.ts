@@ -5,6 +5,7 @@
  * different options is refused rather than silently ignored).
  */
 import { writeSync, rmSync } from 'node:fs';
+import { crashGuardDone } from '../crash-guard';
 import { LinkError } from '../errors';
 import {
   FatalErrorHandlerProto,
@@ -52,11 +53,18 @@ function onFatalError(reason: string): void {
     ? 'a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less'
     : 'this is an LLVM bug or an input LLVM cannot compile for BPF; run with --log-level=debug and report it';
   writeSync(2, `Error: LLVM fatal error: ${reason}\n  hint: ${hint}\n`);
+  // Reported here: the crash watcher must not report this exit as a crash.
+  crashGuardDone();
   // LLVM would exit or abort after this handler returns; end with the linker's error status.
   exitImmediately(1);
 }
 
 let fatalHandler: bigint | undefined;
+
+/** `libLLVM 22.1.8`, for messages. */
+export function libraryName(lib: LlvmLibrary): string {
+  return `libLLVM ${formatVersion(lib.version)}`;
+}
 
 /** Opens a libLLVM (once per path) and initializes its BPF target. */
 export function loadLlvmLibrary(path: string): LlvmLibrary {

@@ -16,11 +16,13 @@
  * therefore made weak (the same resolution rules, but always copied) while merging, and linkonce
  * again afterwards, so unused ones are still discarded by the optimizer.
  */
+import { crashStep, nativeStderrFile, readTimeoutBaseMs } from '../crash-guard';
 import { LinkError, describeOrigin } from '../errors';
 import type { InputUnit } from '../inputs/types';
 import type { Logger } from '../log';
 import type { LlvmContext } from '../llvm/context';
-import type { LlvmLibrary } from '../llvm/library';
+import { libraryName, type LlvmLibrary } from '../llvm/library';
+import { captureNativeStderr } from '../llvm/stderr';
 import {
   LlvmCallError,
   functions,
@@ -30,6 +32,7 @@ import {
   parseBitcode,
   parseIrText,
   valueName,
+  verifyModule,
 } from '../llvm/module';
 import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
 import type { ProducerRequirement } from './choose-llvm';
@@ -112,11 +115,29 @@ function restoreLinkOnce(lib: LlvmLibrary, m: ModuleRef, names: Set<string>): vo
   }
 }
 
-function parseUnit(ctx: LlvmContext, unit: InputUnit, requirement: ProducerRequirement | undefined): ParsedUnit {
+/**
+ * How long reading one unit may take before the watcher stops the process: LLVM's reader loops
+ * forever on some corrupt inputs (llvm-dis does too). Rust's libcore, 10 MB of bitcode, reads in
+ * about 0.3 s; the limit is far above any real input.
+ */
+export function readLimitMs(bytes: number): number {
+  return readTimeoutBaseMs() + Math.ceil(bytes / 1_000_000) * 2_000;
+}
+
+function parseUnit(ctx: LlvmContext, unit: InputUnit, requirement: ProducerRequirement | undefined, logger: Logger): ParsedUnit {
   const where = describeOrigin(unit.origin.file, unit.origin.member);
   let module: ModuleRef;
   try {
-    module = unit.kind === 'bitcode' ? parseBitcode(ctx, unit.bytes, where) : parseIrText(ctx, unit.bytes, where);
+    const capture = nativeStderrFile();
+    const read = crashStep({ step: 'reading', file: where, library: libraryName(ctx.lib), limitMs: readLimitMs(unit.bytes.length), capture }, () =>
+      captureNativeStderr(capture, () => (unit.kind === 'bitcode' ? parseBitcode(ctx, unit.bytes, where) : parseIrText(ctx, unit.bytes, where))),
+    );
+    module = read.result;
+    if (read.native) {
+      const first = read.native.split('\n')[0].slice(0, 200);
+      if (/ignoring invalid debug info/.test(read.native)) logger.warn(`${where}: LLVM dropped this input's debug info, which is invalid (no BTF for it): ${first}`);
+      logger.debug(`${where}: ${libraryName(ctx.lib)} wrote while reading: ${read.native.slice(0, 2000)}`);
+    }
   } catch (e) {
     if (!(e instanceof LlvmCallError)) throw e;
     const { major, minor, patch } = ctx.lib.version;
@@ -128,6 +149,17 @@ function parseUnit(ctx: LlvmContext, unit: InputUnit, requirement: ProducerRequi
           ? 'the file may be corrupt, or produced by an LLVM newer than the one loaded: pass --llvm-path to a newer libLLVM'
           : 'the file is corrupt or was not produced by clang/rustc for BPF; rebuild it',
       cause: e,
+    });
+  }
+  // A module LLVM can read but that is not valid IR (a corrupt input that still parses) fails
+  // later passes with "Broken module found" and no input named: check each input on its own.
+  const broken = crashStep({ step: 'checking', file: where, library: libraryName(ctx.lib) }, () => verifyModule(ctx.lib, module));
+  if (broken !== undefined) {
+    ctx.lib.api.LLVMDisposeModule(module);
+    throw new LinkError('PARSE_FAILED', `${where}: the ${unit.kind === 'bitcode' ? 'bitcode' : 'IR'} is not valid LLVM IR: ${broken.trim().split('\n').slice(0, 4).join('; ')}`, {
+      file: unit.origin.file,
+      member: unit.origin.member,
+      hint: 'the file is corrupt or was not produced by clang/rustc: rebuild it',
     });
   }
   return { where, unit, module, strong: strongDefinitions(ctx.lib, module) };
@@ -155,7 +187,9 @@ export function linkModules(
   const merge = (dst: MergeGroup, src: MergeGroup): void => {
     const mark = ctx.diagnostics.length;
     owned.delete(src.module);
-    if (api.LLVMLinkModules2(dst.module, src.module) === 0) return;
+    const from = parsed[src.first];
+    const linked = crashStep({ step: 'linking', file: from.where, library: libraryName(lib) }, () => api.LLVMLinkModules2(dst.module, src.module));
+    if (linked === 0) return;
     const messages = ctx.since(mark).filter((d) => d.level === 'error').map((d) => d.message);
     const dup = messages.map((m) => MULTIPLY_DEFINED.exec(m)).find((m) => m !== null);
     const definer = (g: MergeGroup, symbol: string) => parsed.slice(g.first, g.last + 1).find((p) => p.strong.has(symbol));
@@ -169,7 +203,6 @@ export function linkModules(
         hint: `keep one definition: make the other 'static' (C) or remove the input that repeats it`,
       });
     }
-    const from = parsed[src.first];
     const span = src.last > src.first ? ` (merged with the ${src.last - src.first} inputs after it)` : '';
     throw new LinkError('LINK_FAILED', `failure linking module ${from.where}${span}: ${messages.join('; ') || 'unknown error'}`, {
       file: from.unit.origin.file,
@@ -179,7 +212,7 @@ export function linkModules(
 
   try {
     for (const unit of units) {
-      const p = parseUnit(ctx, unit, requirement);
+      const p = parseUnit(ctx, unit, requirement, logger);
       owned.add(p.module);
       parsed.push(p);
       observe?.(unit, p.module);

@@ -12,6 +12,7 @@
  *   3. a rejected program is loaded alone once more at log level 1, for the verifier's
  *      instruction trace (with source lines from BTF) that ends with the reason.
  */
+import { crashStep, startCrashGuard } from '../crash-guard';
 import { constants, release } from 'node:os';
 import { LinkError } from '../errors';
 import {
@@ -122,7 +123,11 @@ export function verifyObject(bytes: Uint8Array, options: VerifyOptions = {}): Ve
   const level = LOG_STATS | forced;
   const loader = new Loader(lib, bytes, objectName, options);
 
-  const all = loader.load(undefined, level);
+  // libbpf parses the ELF itself: a crash inside it on a corrupt object is reported, naming it.
+  startCrashGuard('bpf-linker verify');
+  const all = crashStep({ step: 'opening', file: objectName, library: 'libbpf', hint: 'the object is probably corrupt: `bpf-linker inspect` it, or link it again' }, () =>
+    loader.load(undefined, level),
+  );
   if (all.status !== 0 && isNotPermitted(all)) throw notPermitted();
 
   const programs: ProgramVerdict[] = [];
