@@ -102,7 +102,13 @@ export function cliOnObjects(command: 'verify' | 'inspect', cwd: string, args: r
     process.stdout.write(`no objects to ${command}: ${posix.join(ctx.pkg.root, BPF_CONFIG_FILE)} declares no programs\n`);
     return 0;
   }
-  const r = spawnSync(process.execPath, [ctx.cli, command, ...args, ...objects], { cwd: join(ctx.ws.root, ctx.pkg.root), stdio: 'inherit' });
-  if (r.error) throw r.error;
-  return r.status ?? 1;
+  // `--`: an object path starting with `-` stays a path. inspect takes one object per run.
+  const runs = command === 'inspect' ? objects.map((o) => [o]) : [objects];
+  let status = 0;
+  for (const files of runs) {
+    const r = spawnSync(process.execPath, [ctx.cli, command, ...args, '--', ...files], { cwd: join(ctx.ws.root, ctx.pkg.root), stdio: 'inherit' });
+    if (r.error) throw r.error;
+    status = Math.max(status, r.status ?? 1);
+  }
+  return status;
 }

@@ -89,6 +89,22 @@ describe('bpf-turbo', () => {
     expect(broken.stderr).toMatch(/^error: .*packages\/p\/bpf\.config\.json/);
   });
 
+  it('inspect takes every object of a package, one run each', () => {
+    const root = tempMonorepo({
+      'package.json': { name: 'm', private: true, workspaces: ['packages/*'] },
+      'packages/p/package.json': { name: 'p' },
+      'packages/p/bpf.config.json': { programs: [{ name: 'one', sources: ['src/p.c'] }, { name: 'two', sources: ['src/p.c'] }] },
+      'packages/p/src/p.c': PROGRAM,
+    });
+    expect(run(['pin'], root).status).toBe(0);
+    expect(run(['build'], join(root, 'packages/p'))).toMatchObject({ status: 0, stderr: '' });
+    const inspect = run(['inspect'], join(root, 'packages/p'));
+    expect(inspect.stderr).toBe('');
+    expect(inspect.status).toBe(0);
+    expect(inspect.stdout).toContain('dist/bpf/one.o: BPF object');
+    expect(inspect.stdout).toContain('dist/bpf/two.o: BPF object');
+  });
+
   it('doctor without turbo installed says how to get it', () => {
     const root = repo();
     const r = run(['doctor'], root, { ...process.env, PATH: '/usr/bin:/bin' });
