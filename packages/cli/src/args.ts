@@ -65,6 +65,7 @@ type OptionId =
   | 'print-llvm'
   | 'report'
   | 'timings'
+  | 'max-input-size'
   | 'help'
   | 'version';
 
@@ -117,6 +118,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'print-llvm', long: 'print-llvm' },
   { id: 'report', long: 'report', value: 'PATH' },
   { id: 'timings', long: 'timings' },
+  { id: 'max-input-size', long: 'max-input-size', value: 'BYTES' },
   { id: 'help', long: 'help', short: 'h' },
   { id: 'version', long: 'version', short: 'V' },
 ];
@@ -335,6 +337,9 @@ class ParseState {
       case 'timings':
         this.timings = true;
         break;
+      case 'max-input-size':
+        o.maxInputSize = parseByteSize(v, option);
+        break;
     }
     return undefined;
   }
@@ -393,6 +398,16 @@ function parseLogFile(value: string): string {
     throw invalid(`invalid log file \`${value}\`: the path must end in a file name`, `for example --log-file=bpf-linker.log`);
   }
   return value;
+}
+
+/** `1048576`, `512K`, `64M`, `2G` (powers of 1024, any case): a positive number of bytes. */
+function parseByteSize(value: string, option: CliOption): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(value);
+  const n = m ? Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ') : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw invalid(`invalid size '${value}' for '${display(option)}'`, `a positive number of bytes, optionally with a K, M or G suffix (powers of 1024): ${inlineForm(option, '2G')}`);
+  }
+  return n;
 }
 
 function parseBool(value: string, option: CliOption): boolean {

@@ -19,6 +19,13 @@ interface OptionGroup {
 
 const GROUPS: readonly OptionGroup[] = [
   {
+    title: 'Inputs',
+    rows: [
+      ['    --max-input-size <BYTES>', 'Refuse an input (or --export-symbols file) larger than BYTES; K, M and G suffixes are powers of 1024 [default: 512M]'],
+    ],
+    note: 'Inputs must be regular files: pipes, devices and directories are refused without being read.',
+  },
+  {
     title: 'Output',
     rows: [
       ['-o, --output <OUTPUT>', 'Write the result to OUTPUT (required)'],

@@ -2,10 +2,9 @@
  * The `bpf-linker` executable: parses arguments (bpf-linker compatible), calls the core's
  * link(), and formats errors. No linking logic lives here.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import {
   LINKER_VERSION,
-  LinkError,
   createLogger,
   findLlvmCandidates,
   formatVersion,
@@ -15,11 +14,11 @@ import {
   type LogLevel,
   type Logger,
 } from '@bpf-linker/core';
-import { parseArgs, readExportSymbolsFile } from './args';
+import { parseArgs } from './args';
 import { HELP_TEXT, versionText } from './help';
 import { printError } from './commands/common';
 import { runInspect } from './commands/inspect';
-import { formatTimings, writeLinkReport } from './commands/link-output';
+import { formatTimings, readExportSymbols, writeLinkReport } from './commands/link-output';
 import { runVerify } from './commands/verify';
 
 
@@ -82,18 +81,7 @@ export function main(argv: string[]): number {
         const options = command.options;
         const logger = makeLogger(command.log.level ?? 'warn', command.log.file);
         if (!options.llvmPath && process.env.BPF_LINKER_LLVM) options.llvmPath = process.env.BPF_LINKER_LLVM;
-        if (command.exportSymbolsFile !== undefined) {
-          let text: Buffer;
-          try {
-            text = readFileSync(command.exportSymbolsFile);
-          } catch (e) {
-            throw new LinkError('INPUT_NOT_FOUND', `cannot read the export symbols file ${command.exportSymbolsFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-              file: command.exportSymbolsFile,
-              hint: 'pass a text file with one symbol name per line to --export-symbols',
-            });
-          }
-          options.exports.push(...readExportSymbolsFile(text));
-        }
+        if (command.exportSymbolsFile !== undefined) options.exports.push(...readExportSymbols(command.exportSymbolsFile, options.maxInputSize));
         const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined });
         logger.debug(`wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); ${formatTimings(result.timings).trimEnd()}`);
         if (command.reportFile !== undefined) writeLinkReport(command.reportFile, result);

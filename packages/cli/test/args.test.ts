@@ -408,6 +408,7 @@ describe('--opt=value works for every option that takes a value', () => {
     'fatal-errors': ['false', (p) => String(p.options.fatalErrors)],
     'llvm-path': ['/usr/lib/llvm-21', (p) => p.options.llvmPath],
     report: ['link.json', (p) => p.reportFile],
+    'max-input-size': ['1048576', (p) => String(p.options.maxInputSize)],
   };
 
   for (const option of CLI_OPTIONS.filter((o) => o.long !== undefined && o.value !== undefined)) {
@@ -419,6 +420,22 @@ describe('--opt=value works for every option that takes a value', () => {
       expect(check(link(argv))).toBe(value);
     });
   }
+});
+
+describe('--max-input-size', () => {
+  it('takes bytes, or K, M and G (powers of 1024, any case); absent, the core default applies', () => {
+    const size = (v: string) => link(['-o', 'out', 'in.o', '--max-input-size', v]).options.maxInputSize;
+    expect([size('1'), size('4096'), size('512k'), size('64M'), size('2G'), size('3g')]).toEqual([1, 4096, 512 * 1024, 64 * 1024 ** 2, 2 * 1024 ** 3, 3 * 1024 ** 3]);
+    expect(link(['-o', 'out', 'in.o']).options.maxInputSize).toBeUndefined();
+  });
+
+  it('rejects zero, fractions, other units and sizes beyond 2^53', () => {
+    for (const v of ['0', '0K', '1.5G', '2GB', '1T', '-1', ' 1', '0x10', '9007199254740993', '99999999999999G']) {
+      const error = failure(['-o', 'out', 'in.o', `--max-input-size=${v}`]);
+      expect(error.message, v).toBe(`invalid size '${v}' for '--max-input-size <BYTES>'`);
+      expect(error.hint).toBe('a positive number of bytes, optionally with a K, M or G suffix (powers of 1024): --max-input-size=2G');
+    }
+  });
 });
 
 describe('error messages', () => {
@@ -592,7 +609,7 @@ describe('help and version', () => {
       '--internalize', '-L <DIR>', '--llvm-args <ARGS>', '--unroll-loops', '--ignore-inline-never',
       '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
-      '-h, --help', '-V, --version', '--report <PATH>', '--timings',
+      '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -8,6 +8,7 @@ export type LinkErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INPUT_NOT_FOUND'
   | 'INPUT_UNREADABLE'
+  | 'INPUT_TOO_LARGE'
   | 'INVALID_INPUT'
   | 'CORRUPT_INPUT'
   | 'NO_BITCODE'

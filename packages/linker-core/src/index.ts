@@ -7,6 +7,7 @@ export { passPipeline } from './pipeline/optimize';
 export { llvmGlobalOptions } from './pipeline/global-options';
 export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';
 export { writeFileAtomically } from './pipeline/output';
+export { formatByteSize, readRegularFile, type RegularFileReadOptions } from './inputs/file';
 export type { StageTimings, StageName } from './pipeline/timings';
 export type { LlvmCandidate } from './llvm/discovery';
 export { loadLlvmLibrary } from './llvm/library';

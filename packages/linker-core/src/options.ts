@@ -55,7 +55,18 @@ export interface LinkOptions {
   libraryPaths: string[];
   /** Force a libLLVM: a file or an install prefix. Otherwise chosen from the inputs' producers. */
   llvmPath?: string;
+  /** Largest input file accepted, in bytes (`--max-input-size`); DEFAULT_MAX_INPUT_SIZE when absent. */
+  maxInputSize?: number;
 }
+
+/**
+ * 512 MiB. Real inputs are far smaller: a BPF program is at most 1M instructions (8 MB) for the
+ * verifier, and the largest inputs seen, rustc rlibs, carry their metadata (Debian's BPF libcore
+ * .rmeta is 40 MB). An input is held in memory whole and LLVM needs about three times the size of
+ * IR text to parse it, so a file beyond this (a device, a stray disk image, a runaway generator)
+ * would exhaust memory long before it could be a program; it is refused up front instead.
+ */
+export const DEFAULT_MAX_INPUT_SIZE = 512 * 1024 * 1024;
 
 export function defaultLinkOptions(overrides: Partial<LinkOptions> = {}): LinkOptions {
   return {

@@ -1,6 +1,5 @@
 /** What the `verify` and `inspect` commands share: a small argument parser and reading objects. */
-import { readFileSync } from 'node:fs';
-import { EM_BPF, LinkError, formatError, isElf, readElf } from '@bpf-linker/core';
+import { DEFAULT_MAX_INPUT_SIZE, EM_BPF, LinkError, formatError, isElf, readElf, readRegularFile } from '@bpf-linker/core';
 
 export interface CommandFlag {
   /** Long name without `--`. */
@@ -55,24 +54,36 @@ export function usage(command: string, message: string, hint?: string): LinkErro
   return new LinkError('INVALID_ARGUMENT', message, { hint: hint ? `${hint}; ${more}` : more });
 }
 
-/** The bytes of a BPF ELF object, or an error that says what the file is instead. */
+/**
+ * The bytes of a BPF ELF object, or an error that says what the file is instead. Only regular
+ * files of at most DEFAULT_MAX_INPUT_SIZE are read, and only after their first bytes are ELF.
+ */
 export function readBpfObjectFile(path: string): Uint8Array {
+  const notBpf = (machine: number | undefined) =>
+    new LinkError('INVALID_INPUT', `${path} is not a BPF object (${machine === undefined ? 'not an ELF file' : `ELF for machine ${machine}`})`, {
+      file: path,
+      hint: 'link bitcode into an object first: bpf-linker -o prog.o <inputs>... (the default --emit obj)',
+    });
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, {
+      maxBytes: DEFAULT_MAX_INPUT_SIZE,
+      noun: 'a BPF object',
+      notRegularHint: 'pass the path of a BPF object file (the output of bpf-linker, or clang -target bpf -c)',
+      tooLargeHint: 'pass the path of a BPF object (the output of bpf-linker, or clang -target bpf -c)',
+      checkHeader: (header) => {
+        if (!isElf(header)) throw notBpf(undefined);
+      },
+    });
   } catch (e) {
+    if (e instanceof LinkError) throw e;
     throw new LinkError('INPUT_NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
       file: path,
       hint: 'pass the path of a BPF object (the output of bpf-linker, or clang -target bpf -c)',
     });
   }
   const machine = isElf(bytes) ? readElf(bytes).machine : undefined;
-  if (machine !== EM_BPF) {
-    throw new LinkError('INVALID_INPUT', `${path} is not a BPF object (${machine === undefined ? 'not an ELF file' : `ELF for machine ${machine}`})`, {
-      file: path,
-      hint: 'link bitcode into an object first: bpf-linker -o prog.o <inputs>... (the default --emit obj)',
-    });
-  }
+  if (machine !== EM_BPF) throw notBpf(machine);
   return bytes;
 }
 

@@ -1,5 +1,37 @@
-/** What a link writes besides the object: the `--report` JSON and the `--timings` table. */
-import { writeFileAtomically, type LinkResult, type StageName, type StageTimings } from '@bpf-linker/core';
+/**
+ * The files of a link besides its inputs and the object: the `--export-symbols` list it reads,
+ * the `--report` JSON, and the `--timings` table.
+ */
+import {
+  DEFAULT_MAX_INPUT_SIZE,
+  LinkError,
+  readRegularFile,
+  writeFileAtomically,
+  type LinkResult,
+  type StageName,
+  type StageTimings,
+} from '@bpf-linker/core';
+import { readExportSymbolsFile } from '../args';
+
+/** `--export-symbols PATH`: the symbol names, one per line; a regular file no larger than the input limit. */
+export function readExportSymbols(path: string, maxBytes = DEFAULT_MAX_INPUT_SIZE): string[] {
+  let bytes: Uint8Array;
+  try {
+    bytes = readRegularFile(path, {
+      maxBytes,
+      noun: 'an export symbols file',
+      notRegularHint: 'pass a regular text file with one symbol name per line to --export-symbols',
+      tooLargeHint: 'pass a text file with one symbol name per line; --max-input-size=<BYTES> raises the limit',
+    });
+  } catch (e) {
+    if (e instanceof LinkError) throw e;
+    throw new LinkError('INPUT_NOT_FOUND', `cannot read the export symbols file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: path,
+      hint: 'pass a text file with one symbol name per line to --export-symbols',
+    });
+  }
+  return readExportSymbolsFile(bytes);
+}
 
 /** Stages in pipeline order (the order LinkResult.timings is filled in may differ). */
 const STAGES: readonly StageName[] = ['read', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'codegen', 'write'];

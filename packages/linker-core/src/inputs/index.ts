@@ -1,4 +1,5 @@
-export { readInputs } from './read';
+export { readInputs, type ReadInputsOptions } from './read';
+export { describeFileType, formatByteSize, HEADER_BYTES, readRegularFile, type RegularFileReadOptions } from './file';
 export { detectInputKind, isIrText, isMachO, type InputKind } from './detect';
 export {
   ARCHIVE_MAGIC,

@@ -5,15 +5,15 @@
  * Mach-O). Unlike bpf-linker, damaged inputs are reported here, by file and member, instead of
  * as a vague "failure linking module" once LLVM trips over them.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { BitcodeFormatError, inspectBitcode, isBitcode } from '../bitcode/producer';
 import { describeOrigin, LinkError, type LinkErrorCode } from '../errors';
 import type { Logger } from '../log';
-import type { LinkInput } from '../options';
+import { DEFAULT_MAX_INPUT_SIZE, type LinkInput } from '../options';
 import { ArchiveFormatError, readArchiveMembers } from './archive';
 import { detectInputKind, type InputKind } from './detect';
 import { ElfFormatError, readElf } from './elf';
+import { readRegularFile } from './file';
 import type { InputOrigin, InputUnit, ReadInputsResult } from './types';
 
 const INVALID_INPUT_HINT =
@@ -21,10 +21,16 @@ const INVALID_INPUT_HINT =
   'an ELF object with a .llvmbc section, or an ar archive of these';
 const DAMAGED_HINT = 'the file is truncated or damaged: rebuild it';
 
-export function readInputs(inputs: LinkInput[], logger: Logger): ReadInputsResult {
+export interface ReadInputsOptions {
+  /** Largest input file accepted, in bytes; default DEFAULT_MAX_INPUT_SIZE. */
+  maxInputSize?: number;
+}
+
+export function readInputs(inputs: LinkInput[], logger: Logger, options: ReadInputsOptions = {}): ReadInputsResult {
   const result: ReadInputsResult = { units: [], skipped: [] };
+  const maxBytes = options.maxInputSize ?? DEFAULT_MAX_INPUT_SIZE;
   for (const input of inputs) {
-    const { file, bytes } = typeof input === 'string' ? { file: input, bytes: readInputFile(input) } : inMemory(input);
+    const { file, bytes } = typeof input === 'string' ? { file: input, bytes: readInputFile(input, maxBytes) } : inMemory(input);
     readTopLevel(file, bytes, result, logger);
   }
   return result;
@@ -34,24 +40,31 @@ function inMemory(input: { name: string; bytes: Uint8Array }): { file: string; b
   return { file: `in_memory::${input.name}`, bytes: input.bytes };
 }
 
-function readInputFile(path: string): Uint8Array {
+/**
+ * A regular file of at most maxBytes whose first bytes look like an input; anything else is
+ * refused before the rest is read (a FIFO, a device, a 1 GiB file, a large file of another kind).
+ */
+function readInputFile(path: string, maxBytes: number): Uint8Array {
   try {
-    const buffer = readFileSync(path);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+    return readRegularFile(path, {
+      maxBytes,
+      noun: 'an input file',
+      notRegularHint: 'inputs are read as regular files: save the data to a file and pass that',
+      tooLargeHint: 'if it really is an input, raise the limit with --max-input-size=<BYTES> (K, M and G suffixes: --max-input-size=2G)',
+      checkHeader: (header, size) => {
+        if (size === 0) return; // refused as empty below, like an in-memory input
+        // IR text may begin with whitespace: decide from the whole file if the header is all of it.
+        if (detectInputKind(header) === 'unknown' && !(size > header.length && header.every(isAsciiWhitespace))) throw unknownInput(path);
+      },
+    });
   } catch (e) {
+    if (e instanceof LinkError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       const where = isAbsolute(path) ? '' : ` (relative paths are resolved against ${process.cwd()})`;
       throw new LinkError('INPUT_NOT_FOUND', `${path}: no such file`, {
         file: path,
         hint: `check the path${where}`,
-        cause: e,
-      });
-    }
-    if (code === 'EISDIR') {
-      throw new LinkError('INPUT_UNREADABLE', `${path}: is a directory, not an input file`, {
-        file: path,
-        hint: 'pass the files inside it (objects, bitcode or archives)',
         cause: e,
       });
     }
@@ -63,6 +76,17 @@ function readInputFile(path: string): Uint8Array {
   }
 }
 
+/** Space, \t, \n, \v, \f, \r. */
+const isAsciiWhitespace = (b: number) => b === 0x20 || (b >= 0x09 && b <= 0x0d);
+
+function unknownInput(file: string): LinkError {
+  return new LinkError(
+    'INVALID_INPUT',
+    `${file}: invalid input file: not LLVM bitcode, LLVM IR, an ELF object with .llvmbc or an ar archive`,
+    { file, hint: INVALID_INPUT_HINT },
+  );
+}
+
 function readTopLevel(file: string, bytes: Uint8Array, out: ReadInputsResult, logger: Logger): void {
   if (bytes.length === 0) {
     throw new LinkError('INVALID_INPUT', `${file}: invalid input file: empty file`, {
@@ -72,13 +96,7 @@ function readTopLevel(file: string, bytes: Uint8Array, out: ReadInputsResult, lo
   }
   const kind = detectInputKind(bytes);
   if (kind === 'archive') return readArchive(file, bytes, out, logger);
-  if (kind === 'unknown') {
-    throw new LinkError(
-      'INVALID_INPUT',
-      `${file}: invalid input file: not LLVM bitcode, LLVM IR, an ELF object with .llvmbc or an ar archive`,
-      { file, hint: INVALID_INPUT_HINT },
-    );
-  }
+  if (kind === 'unknown') throw unknownInput(file);
   readModuleInput({ file }, kind, bytes, out, logger);
 }
 

@@ -95,7 +95,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
     throw new LinkError('INVALID_ARGUMENT', 'no input files', { hint: 'pass at least one bitcode file, object or archive' });
   }
 
-  const inputs = timer.run('read', () => readInputs(options.inputs, logger));
+  const inputs = timer.run('read', () => readInputs(options.inputs, logger, { maxInputSize: options.maxInputSize }));
   if (inputs.units.length === 0) {
     throw new LinkError('NO_BITCODE', 'none of the inputs contains LLVM bitcode or IR', {
       hint: 'compile with clang -emit-llvm (or -flto), or pass rustc codegen units / rlibs',

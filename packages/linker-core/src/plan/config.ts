@@ -14,8 +14,9 @@ export const DEFAULT_OUT_DIR = 'dist/bpf';
 /**
  * Every linker flag: LinkOptions without the inputs and the output path, plus `report` (the
  * CLI's --report, a LinkEnvironment switch in the core): write the link report next to the object.
+ * `maxInputSize` (--max-input-size) is a safety limit of a run, not a build setting.
  */
-export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output'>> & { report?: boolean };
+export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize'>> & { report?: boolean };
 
 export const LINK_SETTING_KEYS = [
   'emit',
