@@ -71,4 +71,10 @@ fi
 
 log "build"
 NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build --outputStyle=static >/dev/null
+
+# npm links the workspaces' bins at install time, before dist/ exists, and skips missing
+# targets: link them now that the build made them (npx bpf-linker, npx bpf-turbo).
+if [ ! -e node_modules/.bin/bpf-linker ] || [ ! -e node_modules/.bin/bpf-turbo ]; then
+  npm rebuild --ignore-scripts @bpf-linker/cli @bpf-linker/turbo >/dev/null
+fi
 log "ready"
