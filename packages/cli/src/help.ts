@@ -31,6 +31,11 @@ const GROUPS: readonly OptionGroup[] = [
       ['-o, --output <OUTPUT>', 'Write the result to OUTPUT (required)'],
       ['    --emit <TYPE>', 'obj, asm, llvm-ir or llvm-bc; the first --emit wins [default: obj]'],
     ],
+    note: [
+      'OUTPUT is written atomically (a temporary file, then a rename). Before linking, a run is refused',
+      'if an output (-o, --report, --log-file, the --dump-module files) is one of the inputs, is an',
+      'existing pipe, device or directory, or is the same file as another output.',
+    ].join('\n'),
   },
   {
     title: 'Optimization and code generation',

@@ -2,7 +2,7 @@
  * The `bpf-linker` executable: parses arguments (bpf-linker compatible), calls the core's
  * link(), and formats errors. No linking logic lives here.
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import {
   LINKER_VERSION,
   createLogger,
@@ -18,7 +18,7 @@ import { parseArgs } from './args';
 import { HELP_TEXT, versionText } from './help';
 import { printError } from './commands/common';
 import { runInspect } from './commands/inspect';
-import { formatTimings, readExportSymbols, writeLinkReport } from './commands/link-output';
+import { appendLogLine, commandFiles, formatTimings, readExportSymbols, writeLinkReport } from './commands/link-output';
 import { runVerify } from './commands/verify';
 
 
@@ -28,7 +28,7 @@ function makeLogger(level: LogLevel, logFile: string | undefined): Logger {
     if (logFile) {
       // bpf-linker compatible: with --log-file, logs go to stdout and are appended to the file.
       process.stdout.write(line);
-      appendFileSync(logFile, line);
+      appendLogLine(logFile, line);
     } else {
       process.stderr.write(line);
     }
@@ -82,7 +82,7 @@ export function main(argv: string[]): number {
         const logger = makeLogger(command.log.level ?? 'warn', command.log.file);
         if (!options.llvmPath && process.env.BPF_LINKER_LLVM) options.llvmPath = process.env.BPF_LINKER_LLVM;
         if (command.exportSymbolsFile !== undefined) options.exports.push(...readExportSymbols(command.exportSymbolsFile, options.maxInputSize));
-        const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined });
+        const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined, files: commandFiles(command) });
         logger.debug(`wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); ${formatTimings(result.timings).trimEnd()}`);
         if (command.reportFile !== undefined) writeLinkReport(command.reportFile, result);
         if (command.timings) process.stderr.write(formatTimings(result.timings));

@@ -25,6 +25,8 @@ export type LinkErrorCode =
   | 'LLVM_DIAGNOSTIC_ERRORS'
   | 'LLVM_FATAL'
   | 'OUTPUT_FAILED'
+  | 'OUTPUT_NOT_REGULAR'
+  | 'OUTPUT_CONFLICT'
   | 'LIBBPF_NOT_FOUND'
   | 'BPF_NOT_PERMITTED'
   | BuildErrorCode;

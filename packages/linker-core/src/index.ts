@@ -6,7 +6,7 @@ export { exportMode, isLibbpfInterface, type ExportMode } from './pipeline/expor
 export { passPipeline } from './pipeline/optimize';
 export { llvmGlobalOptions } from './pipeline/global-options';
 export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';
-export { writeFileAtomically } from './pipeline/output';
+export { checkOutputs, writeFileAtomically, type RunFile, type RunFiles, type RunOutput } from './pipeline/output';
 export { formatByteSize, readRegularFile, type RegularFileReadOptions } from './inputs/file';
 export type { StageTimings, StageName } from './pipeline/timings';
 export type { LlvmCandidate } from './llvm/discovery';

@@ -1,17 +1,34 @@
 /**
  * The files of a link besides its inputs and the object: the `--export-symbols` list it reads,
- * the `--report` JSON, and the `--timings` table.
+ * the `--log-file` it appends to, the `--report` JSON, and the `--timings` table.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   DEFAULT_MAX_INPUT_SIZE,
   LinkError,
   readRegularFile,
   writeFileAtomically,
   type LinkResult,
+  type RunFile,
+  type RunFiles,
+  type RunOutput,
   type StageName,
   type StageTimings,
 } from '@bpf-linker/core';
-import { readExportSymbolsFile } from '../args';
+import { readExportSymbolsFile, type ParsedCommand } from '../args';
+
+type LinkCommand = Extract<ParsedCommand, { kind: 'link' }>;
+
+/** The files a link command reads and writes besides options.inputs, options.output and --dump-module, for checkOutputs. */
+export function commandFiles(command: LinkCommand): RunFiles {
+  const inputs: RunFile[] = [];
+  const outputs: RunOutput[] = [];
+  if (command.exportSymbolsFile !== undefined) inputs.push({ path: command.exportSymbolsFile, role: 'the --export-symbols file' });
+  if (command.reportFile !== undefined) outputs.push({ path: command.reportFile, role: 'the --report file' });
+  if (command.log.file !== undefined) outputs.push({ path: command.log.file, role: 'the --log-file', inPlace: true });
+  return { inputs, outputs };
+}
 
 /** `--export-symbols PATH`: the symbol names, one per line; a regular file no larger than the input limit. */
 export function readExportSymbols(path: string, maxBytes = DEFAULT_MAX_INPUT_SIZE): string[] {
@@ -31,6 +48,26 @@ export function readExportSymbols(path: string, maxBytes = DEFAULT_MAX_INPUT_SIZ
     });
   }
   return readExportSymbolsFile(bytes);
+}
+
+const logDirectoriesMade = new Set<string>();
+
+/** `--log-file PATH`: appends one line, creating the file (and its directory) on first use. */
+export function appendLogLine(path: string, line: string): void {
+  try {
+    const dir = dirname(path);
+    if (!logDirectoriesMade.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      logDirectoriesMade.add(dir);
+    }
+    appendFileSync(path, line);
+  } catch (e) {
+    throw new LinkError('OUTPUT_FAILED', `cannot write the --log-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: path,
+      hint: 'choose a log file in a writable directory',
+      cause: e,
+    });
+  }
 }
 
 /** Stages in pipeline order (the order LinkResult.timings is filled in may differ). */

@@ -24,7 +24,7 @@ import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
-import { writeFileAtomically } from './output';
+import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
 import { InputDefinitions, type LinkReport } from './report';
 import { StageTimer, type StageTimings } from './timings';
 
@@ -34,6 +34,8 @@ export interface LinkEnvironment {
   env?: NodeJS.ProcessEnv;
   /** Fill LinkResult.report (the CLI's --report). Off by default: it walks every symbol twice. */
   report?: boolean;
+  /** Files the caller reads or writes around the link (--export-symbols, --report, --log-file), checked with the link's own. */
+  files?: RunFiles;
 }
 
 export interface LinkResult {
@@ -94,6 +96,8 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   if (options.inputs.length === 0) {
     throw new LinkError('INVALID_ARGUMENT', 'no input files', { hint: 'pass at least one bitcode file, object or archive' });
   }
+  // Before any work: no output may destroy an input or a device, or collide with another.
+  checkOutputs(options, environment.files);
 
   const inputs = timer.run('read', () => readInputs(options.inputs, logger, { maxInputSize: options.maxInputSize }));
   if (inputs.units.length === 0) {
