@@ -4,14 +4,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LinkError } from '../errors';
+import { crashStep, startCrashGuard } from '../crash-guard';
+import { LinkError, describeOrigin } from '../errors';
 import { readInputs } from '../inputs';
 import type { SkippedInput } from '../inputs/types';
 import { silentLogger, type Logger } from '../log';
 import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
-import { setGlobalOptions } from '../llvm/library';
+import { libraryName, setGlobalOptions } from '../llvm/library';
 import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
+import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
 import { formatVersion, type ModuleRef } from '../llvm/types';
 import { chooseLlvm } from './choose-llvm';
@@ -83,6 +85,12 @@ export function chooseTriple(requested: string | undefined, moduleTriple: string
   return 'bpf';
 }
 
+/** `a.bc, b.a(x.o) and 3 more`: the inputs of a link, for a message. */
+function describeInputs(names: string[]): string {
+  const files = [...new Set(names)];
+  return files.length <= 3 ? files.join(', ') : `${files.slice(0, 3).join(', ')} and ${files.length - 3} more`;
+}
+
 function llvmFailure(code: 'INVALID_TARGET' | 'PASSES_FAILED' | 'EMIT_FAILED', what: string) {
   return (e: unknown): never => {
     if (e instanceof LlvmCallError) throw new LinkError(code, `${what}: ${e.message}`, { cause: e });
@@ -99,6 +107,8 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   // Before any work: no output may destroy an input or a device, or collide with another.
   checkOutputs(options, environment.files);
 
+  // Native code is about to parse untrusted inputs: a crash inside it is reported, naming the input.
+  startCrashGuard('bpf-linker', environment.env);
   const inputs = timer.run('read', () => readInputs(options.inputs, logger, { maxInputSize: options.maxInputSize }));
   if (inputs.units.length === 0) {
     throw new LinkError('NO_BITCODE', 'none of the inputs contains LLVM bitcode or IR', {
@@ -124,6 +134,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
     if (!options.disableExpandMemcpyInOrder && !expandInOrder) {
       logger.debug('not passing --bpf-expand-memcpy-in-order: the module does not define memset and memmove, so LLVM must expand them inline');
     }
+    checkLlvmArgs(lib, options.llvmArgs);
     setGlobalOptions(lib, llvmGlobalOptions({ ...options, disableExpandMemcpyInOrder: !expandInOrder }));
     if (!options.btf && definesBtfMaps(lib, m)) {
       logger.warn('the inputs define maps in .maps, which libbpf can only load with BTF: pass --btf (and compile with -g)');
@@ -144,9 +155,11 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         if (options.ignoreInlineNever) removeNoInline(lib, m);
         return internalize(lib, m, exports, logger);
       });
+      const linked = `the module linked from ${describeInputs(inputs.units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
+      const native = { library: libraryName(lib), file: linked };
       timer.run('optimize', () => {
         try {
-          optimize(lib, m, tm, options.optLevel);
+          crashStep({ step: 'optimizing', ...native }, () => optimize(lib, m, tm, options.optLevel));
         } catch (e) {
           llvmFailure('PASSES_FAILED', 'LLVMRunPasses failed')(e);
         }
@@ -155,7 +168,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped: inputs.skipped });
       const bytes = timer.run('codegen', () => {
         try {
-          return emit(lib, m, tm, options.emit);
+          return crashStep({ step: 'generating code for', ...native }, () => emit(lib, m, tm, options.emit));
         } catch (e) {
           return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
         }
