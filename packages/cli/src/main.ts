@@ -2,7 +2,7 @@
  * The `bpf-linker` executable: parses arguments (bpf-linker compatible), calls the core's
  * link(), and formats errors. No linking logic lives here.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   LINKER_VERSION,
   createLogger,
@@ -57,13 +57,22 @@ function printLlvm(llvmPath: string | undefined): void {
 
 /**
  * Subcommands. For compatibility with bpf-linker, which takes only inputs as positionals, the
- * first argument is a command only when it is exactly its name and no file of that name exists.
+ * first argument is a command only when it is exactly its name and no regular file of that name
+ * exists (a directory named `verify` cannot be a linker input).
  */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 const COMMANDS: Record<string, (argv: readonly string[]) => number> = { verify: runVerify, inspect: runInspect };
 
 export function main(argv: string[]): number {
   const subcommand = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : undefined;
-  if (subcommand !== undefined && !existsSync(subcommand)) return COMMANDS[subcommand](argv.slice(1));
+  if (subcommand !== undefined && !isFile(subcommand)) return COMMANDS[subcommand](argv.slice(1));
   // bpf-linker rewrites `-flavor` to `--flavor` (which no longer exists) before parsing.
   try {
     const command = parseArgs(argv);

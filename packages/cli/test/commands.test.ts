@@ -3,7 +3,7 @@
  * binary, on the seed example (clang-22 bitcode, the library in an archive) linked by the binary.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LinkReport } from '@bpf-linker/core';
@@ -165,6 +165,15 @@ describe('command dispatch keeps bpf-linker compatible', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(existsSync(join(cwd, 'out.o'))).toBe(true);
+  });
+
+  it('runs the command when `inspect` is a directory in the working directory (a directory is no input)', () => {
+    const cwd = makeTempDir('bpfl-dispatch-');
+    mkdirSync(join(cwd, 'inspect'));
+    const r = spawnSync(process.execPath, [CLI, 'inspect', seedObject], { cwd, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(': BPF object, little-endian');
   });
 
   it('lists the commands and the report flags in --help', () => {
