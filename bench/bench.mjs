@@ -38,10 +38,10 @@ const tool = (major, name) => `/usr/lib/llvm-${major}/bin/${name}`;
 const log = (m) => process.stderr.write(`${m}\n`);
 
 /** Runs a command once: wall ms and peak RSS (MB) of the process tree's largest process. */
-function measure(cmd, argv) {
+function measure(cmd, argv, env = process.env) {
   const rssFile = join(work, 'rss.txt');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
   const rssMb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
@@ -68,8 +68,8 @@ const median = (xs) => {
 };
 
 /** Our CLI with --timings: per-stage times parsed from its output. */
-function ours(inputs, out, flags) {
-  const m = measure(process.execPath, [CLI, ...inputs, ...flags, '--timings', '-o', out]);
+function ours(inputs, out, flags, env) {
+  const m = measure(process.execPath, [CLI, ...inputs, ...flags, '--timings', '-o', out], env);
   const stages = {};
   const line = m.stderr.split('\n').find((l) => l.includes('stage times (ms):'));
   if (line) {
@@ -220,6 +220,7 @@ out();
 out('Both sides use the same libLLVM major, the same export list and the same LLVM options (`--cold-callsite-rel-freq=0`, `--bpf-disable-trap-unreachable` on LLVM ≥ 21, `--bpf-expand-memcpy-in-order` for Rust only, `default<O2>,dce`, codegen -O3); debug info is kept (BTF) unless noted. Times are wall clock of whole processes, including process start and loading libLLVM.');
 
 const timingsRows = [];
+const guardRows = [];
 for (const major of MAJORS) {
   log(`== LLVM ${major}`);
   out();
@@ -238,6 +239,15 @@ for (const major of MAJORS) {
   const seedPipe = summarize(repeat(RUNS, () => pipeline(major, [progBc, libBc], join(seedDir, 'pipe.o'), exportsSeed, { btf: true })));
   out(row('(a) seed example', seedOurs, seedPipe));
   timingsRows.push(stageLine(`LLVM ${major} (a) seed`, seedOurs));
+  // What the crash watcher costs (a second process started at the first link, see crash-guard.ts):
+  // the same link with it switched off, runs interleaved so machine noise hits both alike.
+  const guarded = [];
+  const unguarded = [];
+  for (let i = 0; i < Math.max(RUNS, 9); i++) {
+    guarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`]));
+    unguarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`], { ...process.env, BPF_LINKER_CRASH_GUARD: '0' }));
+  }
+  guardRows.push(`| LLVM ${major} (a) seed | ${summarize(guarded).ms.toFixed(0)} | ${summarize(unguarded).ms.toFixed(0)} | ${(summarize(guarded).ms - summarize(unguarded).ms).toFixed(0)} |`);
 
   // (b) generated large C input
   const programs = QUICK ? 25 : 200;
@@ -298,6 +308,13 @@ out();
 out('| case | stages | outside link/optimize/codegen |');
 out('|---|---|---|');
 for (const r of timingsRows) out(r);
+
+out();
+out('The crash watcher (a process that reports a crash inside libLLVM naming the input; BPF_LINKER_CRASH_GUARD=0 switches it off), median ms of interleaved runs:');
+out();
+out('| case | with watcher | without | cost |');
+out('|---|---|---|---|');
+for (const r of guardRows) out(r);
 
 const text = report.join('\n');
 console.log(text);
