@@ -28,7 +28,8 @@ const KEY_FORMAT = 'bpf-linker-link-key-v1';
 
 /** Options that change the output bytes, normalized: no paths, exports as a sorted set. */
 export function keyedLinkOptions(options: LinkOptions): Record<string, unknown> {
-  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, exports, ...rest } = options;
+  // Paths and the input size cap (a limit on reading, not a change to the output) stay out.
+  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, exports, ...rest } = options;
   return { ...rest, exports: [...new Set(exports)].sort() };
 }
 

@@ -15,9 +15,9 @@ describe('linkCacheKey', () => {
   };
   const key = linkCacheKey(base);
 
-  it('is a SHA-256 that ignores paths, --dump-module and export order', () => {
+  it('is a SHA-256 that ignores paths, --dump-module, the input size cap and export order', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
-    const moved = { ...base, options: { ...base.options, inputs: ['/elsewhere/x.bc', 'lib.a'], output: 'o.o', dumpModule: '/tmp/d', exports: ['a', 'b', 'a'] } };
+    const moved = { ...base, options: { ...base.options, inputs: ['/elsewhere/x.bc', 'lib.a'], output: 'o.o', dumpModule: '/tmp/d', exports: ['a', 'b', 'a'], maxInputSize: 1 << 30 } };
     expect(linkCacheKey(moved)).toBe(key);
   });
 
