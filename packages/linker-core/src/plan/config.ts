@@ -126,7 +126,7 @@ export function parseBpfConfig(json: unknown, file = BPF_CONFIG_FILE): BpfProjec
   const lines = problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`);
   throw new BuildError('CONFIG_INVALID', `${file} is not a valid BPF project config:\n${lines.join('\n')}`, {
     file,
-    hint: 'see bpf.config.schema.json (shipped with @bpf-linker/nx) for every field',
+    hint: 'see bpf.config.schema.json (shipped with @bpf-linker/nx and @bpf-linker/turbo) for every field',
   });
 }
 
