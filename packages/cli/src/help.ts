@@ -42,14 +42,20 @@ const GROUPS: readonly OptionGroup[] = [
     rows: [
       ['-O <LEVEL>', '0, 1, 2, 3, s or z (-O2, -O=2, -O 2); the last -O wins [default: 2]'],
       ['    --target <TRIPLE>', "Triple for codegen [default: the inputs' bpf* triple, else bpf]"],
-      ['    --cpu <CPU>', 'generic, probe (ask the kernel), v1, v2, v3, v4 [default: generic]'],
-      ['    --cpu-features <FEATURES>', 'LLVM features, e.g. +alu32,-dwarfris or -alu32 [default: none]'],
+      ['    --cpu <CPU>', 'generic, probe (ask the kernel), v1, v2, v3, v4 [default: see below]'],
+      ['    --cpu-features <FEATURES>', "LLVM features, e.g. +alu32,-dwarfris or -alu32 [default: the inputs']"],
       ['    --unroll-loops', 'Unroll loops hard, for kernels without bounded loops [default: off]'],
       ['    --ignore-inline-never', 'Drop noinline, for kernels without BPF-to-BPF calls [default: off]'],
       ['    --disable-expand-memcpy-in-order', "Never expand memcpy in order [default: when memset/memmove are defined]"],
       ['    --allow-bpf-trap', 'Let LLVM emit __bpf_trap calls for unreachable code [default: off]'],
       ['    --llvm-args <ARGS>', 'Comma-separated options for LLVM; repeatable [default: none]'],
     ],
+    note: [
+      'Without --cpu, code is generated for the CPU the inputs were compiled for: clang -mcpu=X, or',
+      "without -mcpu the compiling LLVM's default (v3 since LLVM 20, v1 before). Inputs compiled for",
+      'different CPUs get the lowest (generic = v1 < v2 < v3 < v4), with a warning. --log-level=info',
+      'and --report say which CPU was used and why.',
+    ].join('\n'),
   },
   {
     title: 'Exports',
@@ -78,7 +84,7 @@ const GROUPS: readonly OptionGroup[] = [
   {
     title: 'Reports',
     rows: [
-      ['    --report <PATH>', 'Write a JSON link report to PATH: the input (file or archive member) that defined each symbol, and which symbols stayed exported, were internalized or were removed by optimization, plus stage times [default: off]'],
+      ['    --report <PATH>', 'Write a JSON link report to PATH: the input (file or archive member) that defined each symbol, and which symbols stayed exported, were internalized or were removed by optimization, the CPU the code was generated for and why, plus stage times [default: off]'],
       ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, optimize …, codegen …, write …, total … [default: off]'],
     ],
   },

@@ -128,8 +128,9 @@ describe('defaults and positional inputs', () => {
     const o = options([]);
     expect(o.emit).toBe('obj');
     expect(o.optLevel).toBe('2');
-    expect(o.cpu).toBe('generic');
-    expect(o.cpuFeatures).toBe('');
+    // No --cpu/--cpu-features: the link takes what the inputs were compiled for.
+    expect(o.cpu).toBeUndefined();
+    expect(o.cpuFeatures).toBeUndefined();
     expect(o.fatalErrors).toBe(true);
     expect(o.target).toBeUndefined();
     expect(o.dumpModule).toBeUndefined();
@@ -619,7 +620,9 @@ describe('help and version', () => {
     expect(HELP_TEXT).toContain('obj, asm, llvm-ir or llvm-bc');
     expect(HELP_TEXT).toContain('[default: obj]');
     expect(HELP_TEXT).toContain('[default: 2]');
-    expect(HELP_TEXT).toContain('[default: generic]');
+    expect(HELP_TEXT).toContain('v1, v2, v3, v4 [default: see below]');
+    expect(HELP_TEXT).toMatch(/-alu32 \[default:\s+the\s+inputs'\]/);
+    expect(HELP_TEXT).toMatch(/Without --cpu, code is generated for the CPU the inputs were compiled for/);
     expect(HELP_TEXT).toContain('[default: true]');
     for (const cpu of BPF_CPUS) expect(HELP_TEXT).toContain(cpu);
     for (const level of LOG_LEVELS) expect(HELP_TEXT).toContain(level);

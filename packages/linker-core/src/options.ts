@@ -33,8 +33,10 @@ export interface LinkOptions {
   optLevel: OptLevel;
   /** Target triple for the target machine; inferred from the module when absent. */
   target?: string;
-  cpu: BpfCpu;
-  cpuFeatures: string;
+  /** `--cpu`. Absent: the CPU the inputs were compiled for (pipeline/target-cpu.ts). */
+  cpu?: BpfCpu;
+  /** `--cpu-features`. Absent: the inputs' target-features. */
+  cpuFeatures?: string;
   /** Keep debug info (sanitized) so the backend emits .BTF/.BTF.ext. */
   btf: boolean;
   allowBpfTrap: boolean;
@@ -73,8 +75,6 @@ export function defaultLinkOptions(overrides: Partial<LinkOptions> = {}): LinkOp
     inputs: [],
     emit: 'obj',
     optLevel: '2',
-    cpu: 'generic',
-    cpuFeatures: '',
     btf: false,
     allowBpfTrap: false,
     exports: [],

@@ -5,6 +5,7 @@
  */
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import type {
+  AttributeRef,
   BasicBlockRef,
   BytesRef,
   ContextRef,
@@ -96,6 +97,10 @@ export interface LlvmApi {
   LLVMGetEnumAttributeKindForName(name: string, len: number): number;
   LLVMRemoveEnumAttributeAtIndex(f: ValueRef, idx: number, kind: number): void;
   LLVMRemoveCallSiteEnumAttribute(call: ValueRef, idx: number, kind: number): void;
+  /** `idx` LLVMAttributeFunctionIndex (0xFFFFFFFF) for the function's own attributes ("target-cpu"). */
+  LLVMGetStringAttributeAtIndex(f: ValueRef, idx: number, key: string, keyLen: number): AttributeRef | null;
+  /** Not NUL-terminated: read `len` bytes. */
+  LLVMGetStringAttributeValue(a: AttributeRef, len: Out<number>): BytesRef | null;
 
   // Value and metadata plumbing
   LLVMIsAMDNode(v: ValueRef): ValueRef | null;
@@ -273,6 +278,8 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMGetEnumAttributeKindForName: 'unsigned int LLVMGetEnumAttributeKindForName(const char *name, size_t len)',
   LLVMRemoveEnumAttributeAtIndex: 'void LLVMRemoveEnumAttributeAtIndex(void *f, unsigned int idx, unsigned int kind)',
   LLVMRemoveCallSiteEnumAttribute: 'void LLVMRemoveCallSiteEnumAttribute(void *c, unsigned int idx, unsigned int kind)',
+  LLVMGetStringAttributeAtIndex: 'void *LLVMGetStringAttributeAtIndex(void *f, unsigned int idx, const char *k, unsigned int kLen)',
+  LLVMGetStringAttributeValue: 'void *LLVMGetStringAttributeValue(void *a, _Out_ unsigned int *len)',
 
   LLVMIsAMDNode: 'void *LLVMIsAMDNode(void *v)',
   LLVMIsAMDString: 'void *LLVMIsAMDString(void *v)',

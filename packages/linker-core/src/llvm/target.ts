@@ -1,5 +1,5 @@
 /** The BPF target machine, the optimization pipeline and code generation. */
-import { copyBytes, decodeCString } from './api';
+import { copyBytes, decodeCString, decodeString } from './api';
 import type { LlvmLibrary } from './library';
 import { LlvmCallError } from './module';
 import {
@@ -12,7 +12,24 @@ import {
   type ModuleRef,
   type TargetMachineRef,
   type TargetRef,
+  type ValueRef,
 } from './types';
+
+/** LLVMAttributeFunctionIndex (`~0U`): the function's own attributes, as opposed to its return value or parameters. */
+export const ATTRIBUTE_FUNCTION_INDEX = 0xffffffff;
+
+/**
+ * A string attribute of a function, such as `"target-cpu"` (clang's `-mcpu`) or
+ * `"target-features"` (`-mattr`, `-Xclang -target-feature`); undefined when it has none.
+ */
+export function functionStringAttribute(lib: LlvmLibrary, f: ValueRef, key: string): string | undefined {
+  const { api } = lib;
+  const attr = api.LLVMGetStringAttributeAtIndex(f, ATTRIBUTE_FUNCTION_INDEX, key, Buffer.byteLength(key));
+  if (attr === null) return undefined;
+  const len: [number | null] = [0];
+  const p = api.LLVMGetStringAttributeValue(attr, len);
+  return decodeString(p, len[0] ?? 0);
+}
 
 export interface TargetMachine {
   ref: TargetMachineRef;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeOrigin } from '../errors';
 import { readInputs } from '../inputs';
-import type { SkippedInput } from '../inputs/types';
+import type { InputUnit, SkippedInput } from '../inputs/types';
 import { silentLogger, type Logger } from '../log';
 import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
@@ -28,6 +28,7 @@ import { linkModules } from './link-modules';
 import { optimize } from './optimize';
 import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
 import { InputDefinitions, type LinkReport } from './report';
+import { chooseTarget, cpuFromInputs, readInputTarget, type InputTarget, type TargetChoice } from './target-cpu';
 import { StageTimer, type StageTimings } from './timings';
 
 export interface LinkEnvironment {
@@ -47,6 +48,8 @@ export interface LinkResult {
   emit: OutputKind;
   llvm: { path: string; version: string };
   triple: string;
+  /** The CPU and features the code was generated for, and why (--cpu, the inputs, the default). */
+  target: TargetChoice;
   exportMode: ExportMode;
   /** Definitions that kept external linkage. */
   exported: string[];
@@ -124,8 +127,21 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   let module: ModuleRef | undefined;
   // About 150 ms for 20,000 functions, so only when asked for.
   const definitions = environment.report ? new InputDefinitions(lib) : undefined;
+  // What each input was compiled for (target-cpu, target-features), read before merging; skipped
+  // when --cpu and --cpu-features decide and nothing reports it.
+  const inputTargets: InputTarget[] = [];
+  const readTargets = cpuFromInputs(options) || environment.report === true || logger.enabled('info');
+  const observe =
+    definitions || readTargets
+      ? (unit: InputUnit, m: ModuleRef) => {
+          definitions?.record(unit, m);
+          if (!readTargets) return;
+          const t = readInputTarget(lib, unit, m);
+          if (t) inputTargets.push(t);
+        }
+      : undefined;
   try {
-    module = timer.run('link', () => linkModules(ctx, inputs.units, logger, undefined, definitions && ((unit, m) => definitions.record(unit, m))));
+    module = timer.run('link', () => linkModules(ctx, inputs.units, logger, undefined, observe));
     const m = module;
     definedBuiltins = definedLibcalls(lib, m);
     // Global options are read when the target machine is created, so they are set here, once
@@ -140,9 +156,11 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       logger.warn('the inputs define maps in .maps, which libbpf can only load with BTF: pass --btf (and compile with -g)');
     }
     const triple = chooseTriple(options.target, moduleTriple(lib, m));
+    // LLVM's BPF backend ignores the functions' target-cpu: the target machine's CPU is the one used.
+    const target = chooseTarget(options, inputTargets, logger);
     const tm = (() => {
       try {
-        return createTargetMachine(lib, triple, options.cpu, options.cpuFeatures);
+        return createTargetMachine(lib, triple, target.cpu, target.features);
       } catch (e) {
         return llvmFailure('INVALID_TARGET', `invalid LLVM target ${triple}`)(e);
       }
@@ -165,7 +183,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         }
       });
       dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
-      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped: inputs.skipped });
+      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped: inputs.skipped, target });
       const bytes = timer.run('codegen', () => {
         try {
           return crashStep({ step: 'generating code for', ...native }, () => emit(lib, m, tm, options.emit));
@@ -192,6 +210,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         emit: options.emit,
         llvm: { path: lib.path, version: formatVersion(lib.version) },
         triple,
+        target,
         exportMode: exports.mode,
         exported: exports.kept,
         internalized,

@@ -13,6 +13,7 @@ import type { LlvmLibrary } from '../llvm/library';
 import { functions, globalAliases, globalVariables, isDeclaration, valueName } from '../llvm/module';
 import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
 import type { ExportMode } from './exports';
+import type { TargetChoice } from './target-cpu';
 
 export type SymbolKind = 'function' | 'variable' | 'alias';
 
@@ -79,7 +80,7 @@ export class InputDefinitions {
   }
 
   /** The report, given the output module after optimization and what the linker internalized. */
-  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[] }): LinkReport {
+  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[]; target: TargetChoice }): LinkReport {
     const remaining = new Map(moduleDefinitions(this.lib, output).map((d) => [d.name, d]));
     const internalized = new Set(facts.internalized);
     const symbols: LinkReportSymbol[] = [];
@@ -97,9 +98,18 @@ export class InputDefinitions {
         ...(internalized.has(name) && { internalizedByLinker: true as const }),
       });
     }
+    const { cpu, features, cpuFrom, featuresFrom, reason, inputs } = facts.target;
     return {
       version: 1,
       exportMode: facts.exportMode,
+      target: {
+        cpu,
+        features,
+        cpuFrom,
+        featuresFrom,
+        reason,
+        inputs: inputs.map((t) => ({ input: t.input, cpus: t.cpus, ...(t.defaulted && { defaultCpuOf: t.defaulted.llvm }), features: t.features })),
+      },
       inputs: this.inputs.map(({ origin: { file, member }, kind, producer, defines }) => ({
         input: describeOrigin(file, member),
         file,
@@ -147,10 +157,29 @@ export interface LinkReportInput {
   defines: string[];
 }
 
+/** The CPU the code was generated for, and why. */
+export interface LinkReportTarget {
+  /** The target machine's CPU (`v3`, `generic`, …). */
+  cpu: string;
+  /** Its features (`''`: none). */
+  features: string;
+  /** `option`: --cpu; `inputs`: what the inputs were compiled for; `default`: no input defines a function. */
+  cpuFrom: TargetChoice['cpuFrom'];
+  featuresFrom: TargetChoice['featuresFrom'];
+  /** The choice in words. */
+  reason: string;
+  /**
+   * What each input defining a function was compiled for: its functions' `target-cpu` values,
+   * with `defaultCpuOf` (`LLVM 22`) when functions without one asked for that LLVM's default.
+   */
+  inputs: { input: string; cpus: string[]; defaultCpuOf?: string; features: string[] }[];
+}
+
 export interface LinkReport {
   /** Format version of this report. */
   version: 1;
   exportMode: ExportMode;
+  target: LinkReportTarget;
   /** Units linked, in link order (archive members one by one). */
   inputs: LinkReportInput[];
   /** Inputs read and not linked, with the reason. */
