@@ -11,6 +11,7 @@ export type LinkErrorCode =
   | 'INPUT_TOO_LARGE'
   | 'INVALID_INPUT'
   | 'CORRUPT_INPUT'
+  | 'OBJECT_INVALID'
   | 'NO_BITCODE'
   | 'LLVM_NOT_FOUND'
   | 'LLVM_VERSION_MISMATCH'
@@ -29,6 +30,7 @@ export type LinkErrorCode =
   | 'OUTPUT_CONFLICT'
   | 'LIBBPF_NOT_FOUND'
   | 'BPF_NOT_PERMITTED'
+  | 'VERIFY_FAILED'
   | BuildErrorCode;
 
 /** Codes of project builds (bpf.config.json, build plans, running a step). */

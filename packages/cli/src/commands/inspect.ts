@@ -1,5 +1,5 @@
 /** `bpf-linker inspect <OBJECT>`: what a BPF object contains. */
-import { formatBtfDump, formatInspection, inspectObject, readObjectBtf } from '@bpf-linker/core';
+import { formatBtfDump, formatInspection, inspectObject, readObjectBtf, readingObject } from '@bpf-linker/core';
 import { parseCommandArgs, printError, readBpfObjectFile, usage, type CommandFlag } from './common';
 
 export const INSPECT_HELP = `Shows what a BPF object contains: its programs (section, instruction count, BPF-to-BPF calls,
@@ -28,19 +28,21 @@ export function runInspect(argv: readonly string[]): number {
       throw usage('inspect', positionals.length === 0 ? 'no object to inspect' : 'inspect takes one object', 'usage: bpf-linker inspect [OPTIONS] <OBJECT>');
     }
     const path = positionals[0];
-    const bytes = readBpfObjectFile(path);
-    const inspection = inspectObject(bytes);
-    const btfDump = () => {
-      const { btf, btfExt } = readObjectBtf(bytes);
-      return btf ? formatBtfDump(btf, btfExt) : '';
-    };
-    if (flags.has('json')) {
-      const json = flags.has('btf') ? { ...inspection, btfDump: btfDump() } : inspection;
-      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    } else {
-      process.stdout.write(formatInspection(inspection, { label: path }));
-      if (flags.has('btf')) process.stdout.write(`\nBTF types:\n${btfDump() || '  none\n'}`);
-    }
+    // Every error of reading the object names the file and says what is wrong: a corrupt
+    // object never ends in `internal error` and a stack trace.
+    const output = readingObject(path, () => {
+      const bytes = readBpfObjectFile(path);
+      const inspection = inspectObject(bytes);
+      let btfDump: string | undefined;
+      if (flags.has('btf')) {
+        const { btf, btfExt } = readObjectBtf(bytes);
+        btfDump = btf ? formatBtfDump(btf, btfExt) : '';
+      }
+      if (flags.has('json')) return `${JSON.stringify(btfDump !== undefined ? { ...inspection, btfDump } : inspection, null, 2)}\n`;
+      const text = formatInspection(inspection, { label: path });
+      return btfDump !== undefined ? `${text}\nBTF types:\n${btfDump || '  none\n'}` : text;
+    });
+    process.stdout.write(output);
     return 0;
   } catch (e) {
     printError(e);

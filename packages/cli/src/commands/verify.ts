@@ -1,6 +1,6 @@
 /** `bpf-linker verify <OBJECT>...`: every program of each object through the kernel's verifier. */
 import { basename, extname } from 'node:path';
-import { formatVerifyResult, verifyObject, type VerifyOptions, type VerifyResult } from '@bpf-linker/core';
+import { LinkError, formatVerifyResult, inspectObject, readingObject, verifyObject, type VerifyOptions, type VerifyResult } from '@bpf-linker/core';
 import { errorJson, parseCommandArgs, printError, readBpfObjectFile, usage, type CommandFlag } from './common';
 
 export const VERIFY_HELP = `Loads every program of each BPF object into the running kernel's verifier, through libbpf, and
@@ -62,7 +62,14 @@ export function runVerify(argv: readonly string[]): number {
     for (const path of positionals) {
       let result: VerifyResult;
       try {
-        result = verifyObject(readBpfObjectFile(path), { ...options, objectName: objectName(path) });
+        // The object is read by our own reader first: a corrupt one is refused with what is wrong
+        // and its name, before libbpf (which can crash on a corrupt ELF) parses it.
+        const bytes = readingObject(path, () => {
+          const data = readBpfObjectFile(path);
+          inspectObject(data);
+          return data;
+        });
+        result = verifyingObject(path, () => verifyObject(bytes, { ...options, objectName: objectName(path) }));
       } catch (e) {
         status = EXIT_CANNOT_VERIFY;
         if (json) entries.push({ path, error: errorJson(e) });
@@ -86,4 +93,26 @@ export function runVerify(argv: readonly string[]): number {
 function objectName(path: string): string {
   const base = basename(path);
   return base.slice(0, base.length - extname(base).length) || base;
+}
+
+/**
+ * Errors of verifying the object at `path` (its bytes already read): libbpf refusing the object
+ * is about that file, so its message gets the path; an unexpected error (a bug of ours) is
+ * reported as one, without a stack trace. Errors about the machine (no libbpf, no permission)
+ * pass as they are.
+ */
+function verifyingObject<T>(path: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof LinkError) {
+      if (e.file !== undefined || e.code !== 'INVALID_INPUT') throw e;
+      throw new LinkError(e.code, `${path}: ${e.message}`, { file: path, hint: e.hint, output: e.output, cause: e });
+    }
+    throw new LinkError('VERIFY_FAILED', `${path}: verification failed: unexpected ${(e as Error)?.name ?? 'error'}: ${(e as Error)?.message ?? String(e)}`, {
+      file: path,
+      hint: 'this is a bug in bpf-linker verify: report it with the object file',
+      cause: e,
+    });
+  }
 }

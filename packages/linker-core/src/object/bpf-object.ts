@@ -7,7 +7,10 @@
 import { EM_BPF, ElfFile, ElfSection, ElfSymbol, SymbolBinding, readElf } from '../inputs/elf';
 import {
   Btf,
+  BtfDatasec,
+  BtfFormatError,
   BtfFuncLinkage,
+  BtfType,
   BtfKind,
   BtfVar,
   BtfVarLinkage,
@@ -30,8 +33,9 @@ import {
   usesAlu32,
   usesJmp32,
 } from './instructions';
+import { ObjectFormatError, inContext, quoteName } from './errors';
 
-export class BpfObjectError extends Error {
+export class BpfObjectError extends ObjectFormatError {
   constructor(message: string) {
     super(message);
     this.name = 'BpfObjectError';
@@ -141,23 +145,25 @@ export function readObjectBtf(input: Uint8Array | ElfFile): { btf?: Btf; btfExt?
   const elf = input instanceof Uint8Array ? readElf(input) : input;
   const btfSec = elf.section('.BTF');
   if (!btfSec) return {};
-  const btf = parseBtf(elf.sectionData(btfSec));
+  const btf = inContext('.BTF section', () => parseBtf(elf.sectionData(btfSec)));
   const extSec = elf.section('.BTF.ext');
-  return { btf, btfExt: extSec ? parseBtfExt(elf.sectionData(extSec), btf) : undefined };
+  return { btf, btfExt: extSec ? inContext('.BTF.ext section', () => parseBtfExt(elf.sectionData(extSec), btf)) : undefined };
 }
 
 export function readBpfObject(bytes: Uint8Array): BpfObject {
   const elf = readElf(bytes);
   if (elf.machine !== EM_BPF) throw new BpfObjectError(`not a BPF object (e_machine ${elf.machine}, expected ${EM_BPF})`);
+  // Every section's contents must lie inside the file (libelf refuses the object otherwise).
+  for (const sec of elf.sections) inContext(`section ${sec.name ? quoteName(sec.name) : `#${sec.index}`}`, () => elf.sectionData(sec));
   const { btf, btfExt } = readObjectBtf(elf);
-  const symbols = elf.symbols();
+  const symbols = inContext('symbol table', () => elf.symbols());
   const btfFuncs = new Map(btf ? findTypes(btf, 'FUNC').map((f) => [f.name, f.linkage] as const) : []);
 
   const codeSections: BpfCodeSection[] = [];
   const programs: BpfFunction[] = [];
   for (const sec of elf.sections) {
     if ((sec.flags & SHF_EXECINSTR) === 0n || sec.size === 0) continue;
-    const { section, functions } = readCodeSection(elf, sec, symbols, btfFuncs);
+    const { section, functions } = inContext(`code section ${sec.name ? quoteName(sec.name) : `#${sec.index}`}`, () => readCodeSection(elf, sec, symbols, btfFuncs));
     codeSections.push(section);
     programs.push(...functions);
   }
@@ -167,11 +173,11 @@ export function readBpfObject(bytes: Uint8Array): BpfObject {
     sectionNames: elf.sections.filter((s) => s.index > 0).map((s) => s.name),
     codeSections,
     programs,
-    maps: readMaps(elf, symbols, btf),
-    globals: readGlobals(symbols, btf),
+    maps: inContext(btf ? '.BTF section' : 'maps', () => readMaps(elf, symbols, btf)),
+    globals: inContext('.BTF section', () => readGlobals(symbols, btf)),
   };
   const license = elf.section('license');
-  if (license) out.license = cString(elf.sectionData(license));
+  if (license) out.license = inContext('license section', () => cString(elf.sectionData(license)));
   if (btf) {
     out.btf = btf;
     out.btfSummary = {
@@ -295,11 +301,20 @@ function readMaps(elf: ElfFile, symbols: ElfSymbol[], btf?: Btf): BpfMap[] {
   return out;
 }
 
+/** The type entry `i` of a DATASEC lists (a VAR, or a FUNC in `.ksyms`); an id past the last type is an error naming the DATASEC. */
+export function datasecEntryType(btf: Btf, ds: BtfDatasec, i: number): BtfType {
+  const id = ds.vars[i].typeId;
+  if (id === 0 || id > btf.types.length) {
+    throw new BtfFormatError(`DATASEC ${quoteName(ds.name)} entry #${i}: type id ${id} is out of range (${btf.types.length} types)`);
+  }
+  return btf.types[id - 1];
+}
+
 /** The VAR named `name` listed in the DATASEC named `section`. */
 function datasecVar(btf: Btf, section: string, name: string): BtfVar | undefined {
   for (const ds of findTypes(btf, 'DATASEC', section)) {
-    for (const v of ds.vars) {
-      const t = typeById(btf, v.typeId);
+    for (let i = 0; i < ds.vars.length; i++) {
+      const t = datasecEntryType(btf, ds, i);
       if (t.kind === 'VAR' && t.name === name) return t;
     }
   }

@@ -9,7 +9,9 @@
  * loop over type records always advances; problems surface as BtfFormatError.
  */
 
-export class BtfFormatError extends Error {
+import { ObjectFormatError } from './errors';
+
+export class BtfFormatError extends ObjectFormatError {
   constructor(message: string) {
     super(message);
     this.name = 'BtfFormatError';
@@ -509,9 +511,10 @@ export function resolveType(btf: Btf, id: number): BtfType | BtfVoid {
 /** Byte size of a type as the kernel computes it (pointers are 8 bytes on BPF). */
 export function typeSize(btf: Btf, id: number): number {
   let mult = 1;
+  // Every step follows one reference, so more steps than types means a cycle.
   for (let steps = 0; ; steps++) {
     if (steps > btf.types.length) throw new BtfFormatError(`type id ${id}: size depends on a cycle`);
-    const t = resolveType(btf, id);
+    const t = typeById(btf, id);
     switch (t.kind) {
       case 'INT':
       case 'STRUCT':
@@ -527,6 +530,11 @@ export function typeSize(btf: Btf, id: number): number {
         mult *= t.nelems;
         id = t.elemTypeId;
         continue;
+      case 'TYPEDEF':
+      case 'CONST':
+      case 'VOLATILE':
+      case 'RESTRICT':
+      case 'TYPE_TAG':
       case 'VAR':
       case 'DECL_TAG':
         id = t.typeId;
@@ -547,12 +555,18 @@ export function countKinds(btf: Btf): Partial<Record<BtfKind, number>> {
 
 /**
  * A C-like spelling of a type for messages and assertions: `__u32`, `struct foo`,
- * `const volatile int *`, `char[4]`. Anonymous tagged types read `struct <anon>`.
+ * `const volatile int *`, `char[4]`. Anonymous tagged types read `struct <anon>`. Nesting
+ * deeper than 32 levels, or a spelling that would visit more than 1000 types (a corrupt
+ * FUNC_PROTO whose parameters are itself), is cut short with `…`.
  */
 export function describeType(btf: Btf, id: number, depth = 0): string {
-  if (depth > 32) return '…';
+  return describe(btf, id, depth, { left: 1000 });
+}
+
+function describe(btf: Btf, id: number, depth: number, budget: { left: number }): string {
+  if (depth > 32 || budget.left-- <= 0) return '…';
   const t = typeById(btf, id);
-  const inner = (ref: number) => describeType(btf, ref, depth + 1);
+  const inner = (ref: number) => describe(btf, ref, depth + 1, budget);
   switch (t.kind) {
     case 'VOID':
       return 'void';
@@ -583,8 +597,17 @@ export function describeType(btf: Btf, id: number, depth = 0): string {
       }
       return `${inner(elem)}${dims}`;
     }
-    case 'FUNC_PROTO':
-      return `${inner(t.returnTypeId)} (${t.params.map((p) => (p.typeId === 0 ? '...' : inner(p.typeId))).join(', ')})`;
+    case 'FUNC_PROTO': {
+      const params: string[] = [];
+      for (const p of t.params) {
+        if (budget.left <= 0) {
+          params.push('…');
+          break;
+        }
+        params.push(p.typeId === 0 ? '...' : inner(p.typeId));
+      }
+      return `${inner(t.returnTypeId)} (${params.join(', ')})`;
+    }
     case 'DECL_TAG':
       return inner(t.typeId);
     default:

@@ -5,3 +5,4 @@ export * from './btfdump';
 export * from './instructions';
 export * from './bpf-object';
 export * from './inspect';
+export * from './errors';

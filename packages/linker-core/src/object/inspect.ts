@@ -4,8 +4,9 @@
  * and `formatInspection`, the readable text `bpf-linker inspect` prints. Built on readBpfObject.
  */
 import { readElf, type ElfFile, type ElfSection } from '../inputs/elf';
-import { describeType, typeById, type Btf, type BtfVarLinkage } from './btf';
-import { readBpfObject, type BpfFunction, type BpfGlobal, type BpfMap, type BtfSummary } from './bpf-object';
+import { describeType, type Btf, type BtfVarLinkage } from './btf';
+import { inContext } from './errors';
+import { datasecEntryType, readBpfObject, type BpfFunction, type BpfGlobal, type BpfMap, type BtfSummary } from './bpf-object';
 
 export interface InspectedSection {
   index: number;
@@ -62,7 +63,7 @@ export function inspectObject(bytes: Uint8Array): ObjectInspection {
     subprograms: object.programs.filter((p) => p.isSubprogram),
     maps: object.maps,
     globals: object.globals,
-    datasecs: object.btf ? readDatasecs(object.btf, elf) : [],
+    datasecs: object.btf ? inContext('.BTF section', () => readDatasecs(object.btf!, elf)) : [],
     sections: elf.sections.filter((s) => s.index > 0).map(describeSection),
   };
   if (object.license !== undefined) out.license = object.license;
@@ -74,8 +75,8 @@ function readDatasecs(btf: Btf, elf: ElfFile): InspectedDatasec[] {
   const out: InspectedDatasec[] = [];
   for (const t of btf.types) {
     if (t.kind !== 'DATASEC') continue;
-    const entries = t.vars.map((v): InspectedDatasecEntry => {
-      const target = typeById(btf, v.typeId);
+    const entries = t.vars.map((v, i): InspectedDatasecEntry => {
+      const target = datasecEntryType(btf, t, i);
       if (target.kind === 'VAR') {
         return { name: target.name, kind: 'VAR', offset: v.offset, size: v.size, type: describeType(btf, target.typeId), linkage: target.linkage };
       }

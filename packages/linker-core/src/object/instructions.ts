@@ -11,7 +11,9 @@
  * Indexes are slot numbers, as llvm-objdump prints them, so a `lddw` advances them by two.
  */
 
-export class BpfInsnFormatError extends Error {
+import { ObjectFormatError } from './errors';
+
+export class BpfInsnFormatError extends ObjectFormatError {
   constructor(message: string) {
     super(message);
     this.name = 'BpfInsnFormatError';
