@@ -58,3 +58,25 @@ export { BUILD_ENV, STEP_TOOLS, buildEnvFor, buildProject, describeManifest, typ
 export { CLI_PACKAGE, resolveLinkerCli } from './locate-cli';
 export { runStep, runSteps, type BuildManifest, type RunStepOptions, type StepResult } from './run';
 export { readBpfProjects, type ProjectLocation } from './workspace';
+export { parseDepfile } from './depfile';
+export { firstToolError, parseToolDiagnostics, type DiagnosticSeverity, type SourceDiagnostic } from './diagnostics';
+export { summarizeObject, type ObjectSummary } from './object-summary';
+export {
+  SingleObjectBuildError,
+  buildSingleObject,
+  crateBinaryName,
+  fileDigest,
+  knownDependencies,
+  lookupSingleObject,
+  planSingleObject,
+  programNameOf,
+  runSingleObject,
+  type RunSingleObjectOptions,
+  type SingleObjectCompileSettings,
+  type SingleObjectDependency,
+  type SingleObjectKind,
+  type SingleObjectPlan,
+  type SingleObjectRequest,
+  type SingleObjectResult,
+  type SingleObjectStepRun,
+} from './single-object';
