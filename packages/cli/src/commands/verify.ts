@@ -23,7 +23,7 @@ Options:
 Needs root, or CAP_BPF with CAP_PERFMON (tracing) and CAP_NET_ADMIN (networking programs).
 
 Exit status: 0 every program accepted, 1 a program was rejected, 2 verification could not run
-(no permission, no libbpf, not a BPF object).
+(no permission, no libbpf, not a BPF object or a corrupt one).
 `;
 
 const FLAGS: readonly CommandFlag[] = [
