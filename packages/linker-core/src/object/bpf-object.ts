@@ -216,14 +216,29 @@ function readCodeSection(
     .filter((s) => s.type === 'func' && s.sectionIndex === sec.index)
     .sort((a, b) => Number(a.value - b.value));
   // Slot -> function name, per section, to name callees reached through section symbols.
-  const entry = (section: string, slot: number) =>
-    symbols.find((s) => s.type === 'func' && s.sectionName === section && Number(s.value) === slot * 8)?.name;
+  const entries = new Map<string, string>();
+  for (const s of symbols) {
+    const key = `${s.sectionName}\0${Number(s.value)}`;
+    if (s.type === 'func' && s.sectionName !== undefined && !entries.has(key)) entries.set(key, s.name);
+  }
+  const entry = (section: string, slot: number) => entries.get(`${section}\0${slot * 8}`);
+  // First instruction at or after `slot` (instructions are in slot order).
+  const firstAt = (slot: number) => {
+    let lo = 0;
+    let hi = insns.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (insns[mid].index < slot) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
 
   const functions = funcSyms.map((sym, i): BpfFunction => {
     const start = Number(sym.value) / 8;
     // A symbol without a size runs to the next function or the end of the section.
     const end = sym.size > 0n ? start + Number(sym.size) / 8 : i + 1 < funcSyms.length ? Number(funcSyms[i + 1].value) / 8 : sec.size / 8;
-    const body = insns.filter((x: BpfInsn) => x.index >= start && x.index < end);
+    const body: BpfInsn[] = end > start ? insns.slice(firstAt(start), firstAt(end)) : [];
     const calls = findBpfToBpfCalls(body, relocations).map((c) => {
       if (c.symbol !== undefined) return c.symbol;
       const section = c.targetSection ?? sec.name;
