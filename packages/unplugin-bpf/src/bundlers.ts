@@ -11,8 +11,8 @@
  *
  * Query imports (`?url`) need a resolveId in the Rollup family only: webpack and Rspack resolve
  * the path and keep the query, and esbuild gets its own onResolve. esbuild also gets its own
- * onLoad (instead of unplugin's generic load) so that bytes come through its `binary` loader and
- * assets through its `file` loader, with no outdir requirement.
+ * onLoad (instead of unplugin's generic load) so that assets go through its `file` loader (no
+ * outdir requirement, `write: false` and the metafile work) and errors carry esbuild locations.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -275,7 +275,9 @@ function esbuildSetup(state: PluginState, build: PluginBuild): void {
     const watchFiles = built.watchFiles;
     switch (imp.mode) {
       case 'bytes':
-        return { contents: built.result.bytes, loader: 'binary', watchFiles };
+        // Not esbuild's `binary` loader: without a `target`, esbuild 0.28 decodes it with
+        // Uint8Array.fromBase64, which Node 20 lacks. The same module code as everywhere else.
+        return { contents: bytesModule(built.result.bytes), loader: 'js', watchFiles };
       case 'url':
         return inlinesUrl(state, built)
           ? { contents: valueModule(dataUrl(built.result.bytes)), loader: 'js', watchFiles }
