@@ -108,7 +108,7 @@ describe('rollup watch mode', () => {
       input: join(project, 'src/main.js'),
       plugins: [bpf(baseOptions(project, log))],
       output: { dir: out, format: 'es' },
-      watch: { buildDelay: 50, chokidar: { usePolling: false } } as object,
+      watch: { buildDelay: 50 },
     });
     watcher.on('event', (e) => {
       events.push(e);

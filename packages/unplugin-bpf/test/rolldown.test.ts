@@ -1,0 +1,148 @@
+/**
+ * Rolldown 1 with the plugin, for real: the fixture's imports in every mode, the objects checked
+ * and loaded into the kernel, the cache proven by counting compile/link runs, a header edit
+ * rebuilt in watch mode, and a syntax error reported with file, line and column.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { rolldown as rollup, watch, type Plugin, type RolldownWatcher as RollupWatcher, type RolldownWatcherEvent as RollupWatcherEvent } from 'rolldown';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BROKEN_LINE,
+  baseOptions,
+  breakSource,
+  buildPlugin,
+  copyFixture,
+  eventLog,
+  expectFixtureObject,
+  expectLoads,
+  noKernel,
+  pluginOf,
+  read,
+  removeBuild,
+  runBundle,
+  storeEntries,
+  waitFor,
+  write,
+} from './support';
+
+let build: string;
+let bpf: (o?: object) => Plugin;
+
+beforeAll(async () => {
+  build = buildPlugin('rolldown');
+  bpf = await pluginOf<Plugin>(build, 'rolldown');
+});
+afterAll(() => removeBuild(build));
+
+describe('rolldown', () => {
+  const log = eventLog();
+  let project: string;
+  let out: string;
+
+  beforeAll(async () => {
+    project = copyFixture('rolldown');
+    out = join(project, 'out');
+    const bundle = await rollup({ input: join(project, 'src/main.js'), plugins: [bpf(baseOptions(project, log))] });
+    await bundle.write({ dir: out, format: 'es' });
+    await bundle.close();
+  });
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('emits bpf/<name>-<hash>.o and inlines the same bytes; ?path and ?manifest agree', () => {
+    const assets = readdirSync(join(out, 'bpf'));
+    expect(assets).toHaveLength(1);
+    expect(assets[0]).toMatch(/^xdp-[0-9a-f]{8}\.o$/);
+    const e = runBundle(join(out, 'main.js'));
+    expectFixtureObject(e.bytes);
+    expect(e.urlBytes.equals(e.bytes)).toBe(true);
+    expect(e.pathBytes.equals(e.bytes)).toBe(true);
+    expect(e.url).toMatch(/\/bpf\/xdp-[0-9a-f]{8}\.o$/);
+    expect(e.manifest).toMatchObject({ name: 'xdp', btf: true, btfExt: true, programs: [{ name: 'count_packets', section: 'xdp' }, { name: 'keep_all', section: 'socket' }] });
+    expect(e.manifest.maps.map((m) => m.name)).toEqual(['packets']);
+    expect(e.manifest.sections).toContain('.BTF');
+  });
+
+  it.skipIf(noKernel)('the object loads into the kernel', () => {
+    expectLoads(runBundle(join(out, 'main.js')).bytes);
+  });
+
+  it('one compile and one link served the four imports', () => {
+    expect(log.runs()).toEqual({ compiled: 1, linked: 1, cargo: 0 });
+    expect(log.events.map((e) => e.mode).sort()).toEqual(['bytes', 'manifest', 'path', 'url']);
+  });
+
+  it('a second build with nothing changed compiles and links nothing', async () => {
+    const entries = storeEntries(project);
+    log.clear();
+    const bundle = await rollup({ input: join(project, 'src/main.js'), plugins: [bpf(baseOptions(project, log))] });
+    const { output } = await bundle.generate({ format: 'es' });
+    await bundle.close();
+    expect(log.runs()).toEqual({ compiled: 0, linked: 0, cargo: 0 });
+    expect(log.events.every((e) => e.cached)).toBe(true);
+    expect(storeEntries(project)).toBe(entries);
+    expect(output.some((o) => o.fileName.startsWith('bpf/xdp-'))).toBe(true);
+  });
+});
+
+describe('rolldown watch mode', () => {
+  const log = eventLog();
+  let project: string;
+  let watcher: RollupWatcher | undefined;
+  const events: RollupWatcherEvent[] = [];
+
+  beforeAll(() => {
+    project = copyFixture('rolldown-watch');
+  });
+  afterAll(async () => {
+    await watcher?.close();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  const ends = () => events.filter((e) => e.code === 'END').length;
+  const errors = () => events.filter((e): e is Extract<RollupWatcherEvent, { code: 'ERROR' }> => e.code === 'ERROR');
+
+  it('editing the included header rebuilds the object; a syntax error fails the build and fixing it recovers', async () => {
+    const out = join(project, 'out');
+    watcher = watch({
+      input: join(project, 'src/main.js'),
+      plugins: [bpf(baseOptions(project, log))],
+      output: { dir: out, format: 'es' },
+      watch: { buildDelay: 50 },
+    });
+    watcher.on('event', (e) => {
+      events.push(e);
+      if ('result' in e && e.result) void e.result.close();
+    });
+    await waitFor('the first build', () => (ends() >= 1 ? true : undefined));
+    const first = runBundle(join(out, 'main.js'));
+    expectFixtureObject(first.bytes);
+    expect(log.runs()).toEqual({ compiled: 1, linked: 1, cargo: 0 });
+
+    // XDP_PASS (2) → XDP_DROP (1): the header is not a module, only a watched file.
+    write(project, 'src/verdict.h', read(project, 'src/verdict.h').replace('XDP_PASS', 'XDP_DROP'));
+    await waitFor('the rebuild after the header edit', () => (ends() >= 2 ? true : undefined));
+    expect(log.runs()).toEqual({ compiled: 2, linked: 2, cargo: 0 });
+    const second = runBundle(join(out, 'main.js'));
+    expectFixtureObject(second.bytes);
+    expect(second.bytes.equals(first.bytes)).toBe(false);
+    expect(second.urlBytes.equals(second.bytes)).toBe(true);
+
+    breakSource(project);
+    await waitFor('the error', () => (errors().length >= 1 ? true : undefined));
+    const err = errors()[0].error;
+    expect(err.message).toContain(`${join(project, 'src/xdp.bpf.c')}:${BROKEN_LINE}:`);
+    expect(err.message).toMatch(/error: expected ';'/);
+    // Rolldown reports a build's errors together: the plugin's error (with its loc) is in `errors`.
+    const pluginError = (err as { errors?: { loc?: object; plugin?: string }[] }).errors?.[0];
+    expect(pluginError?.loc).toMatchObject({ file: join(project, 'src/xdp.bpf.c'), line: BROKEN_LINE });
+    expect(err.message).toContain('hint: fix');
+    // No stale object: the output of the failed build is not written.
+    expect(runBundle(join(out, 'main.js')).bytes.equals(second.bytes)).toBe(true);
+
+    write(project, 'src/xdp.bpf.c', read(project, 'src/xdp.bpf.c').replace(' oops;', ';'));
+    await waitFor('the recovery', () => (ends() >= 3 ? true : undefined));
+    expect(runBundle(join(out, 'main.js')).bytes.equals(second.bytes)).toBe(true);
+    expect(existsSync(join(out, 'bpf'))).toBe(true);
+  });
+});
