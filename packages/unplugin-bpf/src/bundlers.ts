@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PluginBuild } from 'esbuild';
+import { crateBinaryName, programNameOf } from '@bpf-linker/core';
 import type { UnpluginBuildContext, UnpluginContext, UnpluginContextMeta, UnpluginOptions } from 'unplugin';
 import { attributeQuery, ImportError, parseBpfImport, splitId, withMode, type BpfImport } from './ids';
 import {
@@ -247,7 +248,7 @@ function esbuildSetup(state: PluginState, build: PluginBuild): void {
       if (!imp) return undefined;
       // The module's identity: one per source and mode. The path names the object for the `file`
       // loader (`xdp.o` → `xdp-<hash>.o`); the suffix keeps two sources of one name apart.
-      const name = imp.kind === 'c' ? basename(file).replace(/\.bpf\.c$/, '') : 'object';
+      const name = imp.kind === 'c' ? programNameOf(file) : crateName(file);
       return { path: join(dirname(file), `${name}.o`), namespace: ESBUILD_NAMESPACE, suffix: `?${imp.mode}&from=${basename(file)}`, pluginData: imp };
     } catch (e) {
       if (e instanceof ImportError) return { errors: [{ text: e.message, location: { file: args.importer } }] };
@@ -288,6 +289,15 @@ function esbuildSetup(state: PluginState, build: PluginBuild): void {
         return { contents: manifestModule(built), loader: 'js', watchFiles };
     }
   });
+}
+
+/** The crate's program name (its binary target), for the emitted file's name. */
+function crateName(manifest: string): string {
+  try {
+    return programNameOf(crateBinaryName(readFileSync(manifest, 'utf8')) ?? basename(dirname(manifest)));
+  } catch {
+    return basename(dirname(manifest));
+  }
 }
 
 function lineOf(file: string, line: number): string | undefined {
