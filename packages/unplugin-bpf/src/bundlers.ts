@@ -35,6 +35,22 @@ import {
 } from './state';
 
 type Framework = UnpluginContextMeta['framework'];
+
+/** What the plugin uses of webpack's and Rspack's module factory: requests before resolution. */
+interface BeforeResolveData {
+  request: string;
+  attributes?: Record<string, string>;
+  dependencies?: Array<{ attributes?: Record<string, string> }>;
+}
+interface ModuleFactory {
+  hooks: { beforeResolve: { tap(name: string, fn: (data: BeforeResolveData) => undefined): void } };
+}
+/** What the plugin uses of a webpack or Rspack compiler. */
+interface WebpackLikeCompiler {
+  context: string;
+  options: { module: { rules: unknown[] } };
+  hooks: { normalModuleFactory: { tap(name: string, fn: (factory: ModuleFactory) => void): void } };
+}
 type HookContext = UnpluginBuildContext & UnpluginContext;
 
 /** The Rollup family: Rollup, Rolldown and Vite (whose dev server runs Rollup-style hooks). */
@@ -136,7 +152,7 @@ export function moduleCode(state: PluginState, delivery: Delivery, ctx: HookCont
 }
 
 /** Builds the import; a failure becomes the bundler's error after its files are watched. */
-async function load(state: PluginState, delivery: Delivery, ctx: HookContext, id: string): Promise<string | null> {
+async function load(state: PluginState, delivery: Delivery, ctx: HookContext, id: string): Promise<{ code: string; moduleType: 'js' } | null> {
   let imp: BpfImport | null;
   try {
     imp = parseBpfImport(id);
@@ -154,7 +170,10 @@ async function load(state: PluginState, delivery: Delivery, ctx: HookContext, id
     delivery.fail(ctx, view);
   }
   for (const f of built.watchFiles) delivery.watch(ctx, f, imp.file);
-  return moduleCode(state, delivery, ctx, built);
+  // `moduleType: 'js'`: the code is JavaScript whatever the import's attributes say. Rolldown
+  // (and so Vite 8's build) with experimental.importAttributes would otherwise turn the module
+  // into bytes itself for `with { type: 'bytes' }`.
+  return { code: moduleCode(state, delivery, ctx, built), moduleType: 'js' };
 }
 
 /**
@@ -216,8 +235,19 @@ export function bundlerHooks(state: PluginState, framework: Framework): Partial<
       });
     },
   };
-  const webpackLike = (compiler: { context: string; options: { module: { rules: unknown[] } } }) => {
+  const webpackLike = (compiler: WebpackLikeCompiler) => {
     state.setRoot(compiler.context);
+    // Import attributes choose a mode by becoming the query, before webpack resolves the request
+    // (its loaders, ours included, only see the resource and its query).
+    compiler.hooks.normalModuleFactory.tap(PLUGIN_NAME, (factory) => {
+      factory.hooks.beforeResolve.tap(PLUGIN_NAME, (data) => {
+        const attributes = data.attributes ?? data.dependencies?.[0]?.attributes;
+        if (!attributes || !/\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml\?/.test(data.request)) return undefined;
+        const mode = attributeQuery(attributes, data.request);
+        if (mode && !splitId(data.request).query.split('&').includes(mode)) data.request = withMode(data.request, mode);
+        return undefined;
+      });
+    });
     // Objects that `?url` imports point at: copied to <assetsDir>/<name>-<hash>.o (the name has the hash already).
     const dir = (state.options.assetsDir ?? 'bpf').replace(/\/+$/, '');
     compiler.options.module.rules.push({
@@ -246,10 +276,10 @@ function esbuildSetup(state: PluginState, build: PluginBuild): void {
     try {
       const imp = parseBpfImport(withMode(query ? `${file}?${query}` : file, attributeQuery(args.with, file)));
       if (!imp) return undefined;
-      // The module's identity: one per source and mode. The path names the object for the `file`
-      // loader (`xdp.o` → `xdp-<hash>.o`); the suffix keeps two sources of one name apart.
+      // The module's identity, one per source and mode, is a path of our namespace (never read):
+      // `<source>/<mode>/<name>.o`, so that the `file` loader names the asset `<name>-<hash>.o`.
       const name = imp.kind === 'c' ? programNameOf(file) : crateName(file);
-      return { path: join(dirname(file), `${name}.o`), namespace: ESBUILD_NAMESPACE, suffix: `?${imp.mode}&from=${basename(file)}`, pluginData: imp };
+      return { path: join(file, imp.mode, `${name}.o`), namespace: ESBUILD_NAMESPACE, pluginData: imp };
     } catch (e) {
       if (e instanceof ImportError) return { errors: [{ text: e.message, location: { file: args.importer } }] };
       throw e;

@@ -14,6 +14,7 @@ import {
   buildPlugin,
   copyFixture,
   eventLog,
+  expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
@@ -67,6 +68,11 @@ describe('esbuild', () => {
 
   it.skipIf(noKernel)('the object loads into the kernel', () => {
     expectLoads(runBundle(join(project, 'out', 'main.js')).bytes);
+  });
+
+  it("import attributes choose the mode: with { type: 'bytes' }, with { bpf: 'manifest' | 'path' }", async () => {
+    await esbuild.build({ ...options(project, bpf(baseOptions(project, eventLog()))), entryPoints: [join(project, 'src/attributes.js')], outdir: join(project, 'out-attributes') });
+    expectAttributeModes(join(project, 'out-attributes', 'attributes.js'));
   });
 
   it('a second build with nothing changed compiles and links nothing', async () => {

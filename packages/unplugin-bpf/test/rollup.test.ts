@@ -14,6 +14,7 @@ import {
   buildPlugin,
   copyFixture,
   eventLog,
+  expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
@@ -70,6 +71,13 @@ describe('rollup', () => {
   it('one compile and one link served the four imports', () => {
     expect(log.runs()).toEqual({ compiled: 1, linked: 1, cargo: 0 });
     expect(log.events.map((e) => e.mode).sort()).toEqual(['bytes', 'manifest', 'path', 'url']);
+  });
+
+  it('import attributes choose the mode: with { type: \'bytes\' }, with { bpf: \'manifest\' | \'path\' }', async () => {
+    const bundle = await rollup({ input: join(project, 'src/attributes.js'), plugins: [bpf(baseOptions(project, eventLog()))] });
+    await bundle.write({ dir: join(project, 'out-attributes'), format: 'es' });
+    await bundle.close();
+    expectAttributeModes(join(project, 'out-attributes', 'attributes.js'));
   });
 
   it('a second build with nothing changed compiles and links nothing', async () => {

@@ -165,3 +165,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The attributes fixture (src/attributes.js) bundled: each attribute chose its mode. */
+export function expectAttributeModes(bundle: string): void {
+  const e = runBundle(bundle);
+  expectFixtureObject(e.bytes);
+  expect(e.urlBytes.equals(e.bytes), '?url').toBe(true);
+  expect(e.manifest, "with { bpf: 'manifest' }").toMatchObject({ name: 'xdp', btf: true });
+  expect(e.pathBytes.equals(e.bytes), "with { bpf: 'path' }").toBe(true);
+}

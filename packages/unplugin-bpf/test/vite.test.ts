@@ -18,6 +18,7 @@ import {
   buildPlugin,
   copyFixture,
   eventLog,
+  expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
@@ -71,6 +72,23 @@ describe('vite build', () => {
 
   it.skipIf(noKernel)('the object loads into the kernel', () => {
     expectLoads(runBundle(join(project, 'out', 'main.mjs')).bytes);
+  });
+
+  it("import attributes choose the mode (build.rolldownOptions.experimental.importAttributes)", async () => {
+    await viteBuild({
+      root: project,
+      configFile: false,
+      logLevel: 'silent',
+      base: './',
+      plugins: [bpf(baseOptions(project, eventLog()))],
+      build: {
+        outDir: join(project, 'out-attributes'),
+        lib: { entry: join(project, 'src/attributes.js'), formats: ['es'], fileName: 'attributes' },
+        minify: false,
+        rolldownOptions: { experimental: { importAttributes: true } },
+      },
+    });
+    expectAttributeModes(join(project, 'out-attributes', 'attributes.mjs'));
   });
 
   it('a second build with nothing changed compiles and links nothing', async () => {

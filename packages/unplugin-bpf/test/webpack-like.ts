@@ -14,6 +14,7 @@ import {
   buildPlugin,
   copyFixture,
   eventLog,
+  expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
@@ -91,6 +92,12 @@ export function webpackLikeSuite(name: 'webpack' | 'rspack', create: (config: ob
 
     it.skipIf(noKernel)('the object loads into the kernel', () => {
       expectLoads(runBundle(join(project, 'out', 'main.js')).bytes);
+    });
+
+    it("import attributes choose the mode: with { type: 'bytes' }, with { bpf: 'manifest' | 'path' }", async () => {
+      const s = await run(create({ ...config(project, bpf(baseOptions(project, eventLog())), 'out-attributes'), entry: './src/attributes.js' }));
+      expect(s.toJson({ all: false, errors: true }).errors).toEqual([]);
+      expectAttributeModes(join(project, 'out-attributes', 'main.js'));
     });
 
     it('a second build with nothing changed compiles and links nothing', async () => {
