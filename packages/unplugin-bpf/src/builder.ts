@@ -101,6 +101,7 @@ export class ObjectBuilder {
       link,
       env,
       toolchain: this.toolchain(kind, env),
+      settingsLabel: 'unplugin-bpf options',
     };
     if (kind === 'cargo') {
       const { cargo: _cargo, rustc: _rustc, ...cargo } = o.cargo ?? {};

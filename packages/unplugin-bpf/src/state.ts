@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isLinkError, summarizeObject, type SingleObjectBuildError, type SingleObjectResult, type SourceDiagnostic } from '@bpf-linker/core';
+import { checkSingleObjectSettings, isLinkError, summarizeObject, type SingleObjectBuildError, type SingleObjectResult, type SourceDiagnostic } from '@bpf-linker/core';
 import { ObjectBuilder, defaultWorkerPath } from './builder';
 import type { BpfImport } from './ids';
 import type { BuildEvent, Options } from './types';
@@ -50,6 +50,7 @@ export class PluginState {
 
   constructor(options: Options | undefined) {
     this.options = options ?? {};
+    checkOptions(this.options);
   }
 
   /** Set by each bundler's own hook (Vite's config root, webpack's context, esbuild's working directory). */
@@ -115,6 +116,46 @@ export class PluginState {
       .filter((x): x is string => Boolean(x))
       .join('\n');
     return { headline, text, file: d?.file ?? e.file ?? imp.file, line: d?.line, column: d?.column, frame: d?.excerpt, hint: e.hint, watchFiles };
+  }
+}
+
+const OPTION_NAMES = ['clang', 'target', 'includeDirs', 'defines', 'flags', 'link', 'cargo', 'linker', 'cacheDir', 'inlineLimit', 'assetsDir', 'workers', 'onBuild', 'logLevel'] as const satisfies readonly (keyof Options)[];
+
+/**
+ * Refuses unknown or invalid options when the plugin is created (in the bundler's config), each
+ * named: the compile and link values are checked with bpf.config.json's schema.
+ */
+export function checkOptions(o: Options): void {
+  const problems: string[] = [];
+  for (const key of Object.keys(o)) {
+    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
+    const near = OPTION_NAMES.find((n) => n.toLowerCase().startsWith(key.toLowerCase().slice(0, 4)));
+    problems.push(`  ${key}: unknown option${near ? ` (did you mean "${near}"?)` : ''}`);
+  }
+  const count = (key: 'inlineLimit' | 'workers', min: number) => {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) problems.push(`  ${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  };
+  count('inlineLimit', 0);
+  count('workers', 1);
+  if (o.logLevel !== undefined && !['silent', 'info', 'debug'].includes(o.logLevel)) problems.push(`  logLevel: expected "silent", "info" or "debug", got ${JSON.stringify(o.logLevel)}`);
+  for (const key of ['cacheDir', 'assetsDir', 'linker'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') problems.push(`  ${key}: expected a path, got ${JSON.stringify(o[key])}`);
+  }
+  if (o.onBuild !== undefined && typeof o.onBuild !== 'function') problems.push('  onBuild: expected a function');
+  try {
+    const { cargo: _cargo, rustc: _rustc, ...cargo } = o.cargo ?? {};
+    checkSingleObjectSettings({
+      compile: { clang: o.clang, target: o.target, includeDirs: o.includeDirs, defines: o.defines, flags: o.flags },
+      link: o.link,
+      cargo,
+    });
+  } catch (e) {
+    // The core names the compile settings `compile.x`; here they are top-level options.
+    problems.push(...(e as Error).message.split('\n').slice(1).map((l) => l.replace(/^ {2}compile\./, '  ')));
+  }
+  if (problems.length > 0) {
+    throw new Error(`[${PLUGIN_NAME}] invalid options:\n${problems.join('\n')}\n  hint: see the options in unplugin-bpf's README; link takes every bpf-linker option by its bpf.config.json name`);
   }
 }
 

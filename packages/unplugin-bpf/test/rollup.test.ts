@@ -80,6 +80,17 @@ describe('rollup', () => {
     expectAttributeModes(join(project, 'out-attributes', 'attributes.js'));
   });
 
+  it('inlineLimit: a ?url object up to the limit is a data: URL and no file is emitted', async () => {
+    const bundle = await rollup({ input: join(project, 'src/main.js'), plugins: [bpf(baseOptions(project, eventLog(), { inlineLimit: 1 << 20 }))] });
+    const { output } = await bundle.write({ dir: join(project, 'out-inline'), format: 'es' });
+    await bundle.close();
+    expect(output.map((o) => o.fileName)).toEqual(['main.js']);
+    const e = runBundle(join(project, 'out-inline', 'main.js'));
+    expect(e.url).toMatch(/^data:application\/octet-stream;base64,/);
+    expect(e.urlBytes.equals(e.bytes)).toBe(true);
+    expectFixtureObject(e.urlBytes);
+  });
+
   it('a second build with nothing changed compiles and links nothing', async () => {
     const entries = storeEntries(project);
     log.clear();

@@ -64,6 +64,7 @@ export { summarizeObject, type ObjectSummary } from './object-summary';
 export {
   SingleObjectBuildError,
   buildSingleObject,
+  checkSingleObjectSettings,
   crateBinaryName,
   fileDigest,
   knownDependencies,

@@ -45,7 +45,9 @@ import { firstToolError, type SourceDiagnostic } from './diagnostics';
 import { BuildError } from './errors';
 import { planBuild, type BuildPlan, type BuildStep, type CargoStep, type LinkStep, type StepKind } from './plan';
 import { runSteps } from './run';
+import { BPF_CONFIG_SCHEMA } from './schema';
 import { probeToolchain, toolchainFingerprint, type ToolchainIdentity, type ToolchainPart } from './toolchain';
+import { validateAgainstSchema, type JsonSchema } from './validate';
 
 export type SingleObjectKind = 'c' | 'cargo';
 
@@ -75,6 +77,8 @@ export interface SingleObjectRequest {
   env?: NodeJS.ProcessEnv;
   /** A probed toolchain to reuse (probeToolchain); probed when absent. */
   toolchain?: ToolchainIdentity;
+  /** What to call compile/link/cargo in messages about invalid values (default `settings`): an adapter's options. */
+  settingsLabel?: string;
 }
 
 export interface SingleObjectPlan {
@@ -210,8 +214,32 @@ function partsOf(kind: SingleObjectKind): ToolchainPart[] {
   return [...new Set((kind === 'c' ? (['compile', 'link'] as const) : (['cargo'] as const)).flatMap((k) => STEP_TOOLS[k]))];
 }
 
+/** The settings of a request, checked with bpf.config.json's own schema (compile, link, a program's cargo). */
+const SETTINGS_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    compile: { $ref: '#/definitions/compileSettings' },
+    link: { $ref: '#/definitions/linkSettings' },
+    cargo: BPF_CONFIG_SCHEMA.definitions.rustProgram.properties.cargo as unknown as JsonSchema,
+  },
+  definitions: BPF_CONFIG_SCHEMA.definitions as unknown as JsonSchema['definitions'],
+};
+
+/** Throws INVALID_ARGUMENT listing every invalid value (`link.cpu: must be one of …`). */
+export function checkSingleObjectSettings(request: Pick<SingleObjectRequest, 'compile' | 'link' | 'cargo' | 'settingsLabel'>): void {
+  const settings = JSON.parse(JSON.stringify({ compile: request.compile, link: request.link, cargo: request.cargo })) as unknown;
+  const problems = validateAgainstSchema(settings, SETTINGS_SCHEMA);
+  if (problems.length === 0) return;
+  const label = request.settingsLabel ?? 'settings';
+  throw new BuildError('INVALID_ARGUMENT', `invalid ${label}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, {
+    hint: 'the values are those of bpf.config.json (compile, link, a program\'s cargo): see bpf.config.schema.json',
+  });
+}
+
 /** Plans the build of one object and computes its direct key. Reads the source; starts no process unless the toolchain must be probed. */
 export function planSingleObject(request: SingleObjectRequest): SingleObjectPlan {
+  checkSingleObjectSettings(request);
   const source = resolve(request.source);
   const cacheDir = resolve(request.cacheDir);
   const kind = kindOf(source);

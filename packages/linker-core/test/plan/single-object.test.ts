@@ -12,6 +12,7 @@ import { EM_BPF, readElf } from '../../src/inputs/elf';
 import {
   SingleObjectBuildError,
   buildSingleObject,
+  checkSingleObjectSettings,
   crateBinaryName,
   firstToolError,
   knownDependencies,
@@ -190,6 +191,14 @@ describe('buildSingleObject (clang-22, the in-process linker)', () => {
     const r = await buildSingleObject(req);
     expect(r.cached).toBe(false);
     expect(knownDependencies(planSingleObject(req))).toContain(header);
+  });
+
+  it('invalid settings are one error listing each value with its path', async () => {
+    const bad = { ...request, link: { cpu: 'v9', btff: true } as never, compile: { ...request.compile, target: 'x86' as never }, settingsLabel: 'plugin options' };
+    await expect(buildSingleObject(bad)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^invalid plugin options:\n(?=[\s\S]*  link\.cpu: )(?=[\s\S]*  link\.btff: unknown property \(did you mean "btf"\?\))(?=[\s\S]*  compile\.target: )/),
+    });
   });
 
   it('a missing source is one clear error naming it', async () => {
