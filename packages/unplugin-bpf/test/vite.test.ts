@@ -106,6 +106,7 @@ describe('vite build', () => {
 
 interface HmrMessage {
   type: string;
+  triggeredBy?: string;
   err?: { message: string; loc?: { file?: string; line: number; column: number }; frame?: string; plugin?: string; id?: string };
   updates?: { path: string }[];
 }
@@ -177,8 +178,9 @@ describe('vite dev server', () => {
     const reloads = messagesOf('full-reload').length + messagesOf('update').length;
     write(project, 'src/verdict.h', read(project, 'src/verdict.h').replace('XDP_PASS', 'XDP_DROP'));
     // Vite tracks the header as an import of the module (addWatchFile); the module accepts no
-    // hot update, so the change propagates to a full reload (or an update, had an importer accepted it).
+    // hot update, so the change propagates to a full reload of the page.
     await waitFor('the reload', () => (messagesOf('full-reload').length + messagesOf('update').length > reloads ? true : undefined));
+    expect(messages.at(-1)).toMatchObject({ type: 'full-reload', triggeredBy: join(project, 'src/verdict.h') });
     const after = await moduleBytes('/src/xdp.bpf.c?import');
     expectFixtureObject(after);
     expect(after.equals(before)).toBe(false);
