@@ -5,7 +5,7 @@
  * the new object, a syntax error reaches the overlay with file:line:col and fixing it recovers,
  * and the server keeps answering while a long build runs (the build is in a worker process).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build as viteBuild, createServer, type Plugin, type ViteDevServer } from 'vite';
@@ -240,4 +240,35 @@ describe('vite dev server', () => {
     expect(latencies.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...latencies)).toBeLessThan(500);
   });
+
+  it('a crash of the build process fails that import with a clear error; the server stays up and the next request builds', async () => {
+    // A new program (the big one under another name): a module Vite has not transformed, a cache miss.
+    write(project, 'src/crash.bpf.c', read(project, 'src/heavy.bpf.c'));
+    const request = get('/src/crash.bpf.c?import');
+    // The build's own process (a child of this one, running worker.cjs): killed as a native crash would end it.
+    const worker = await waitFor('the build process', () => childRunning('worker.cjs'), 20_000);
+    process.kill(worker, 'SIGKILL');
+    const failed = await request;
+    expect(failed.status).toBe(500);
+    const overlay = await waitFor('the error on the HMR socket', () => messagesOf('error').find((m) => m.err?.message.includes('SIGKILL')));
+    expect(overlay.err!.message).toContain(`the build of ${join(project, 'src/crash.bpf.c')} ended unexpectedly (signal SIGKILL)`);
+    expect((await get('/@vite/client')).status).toBe(200);
+    const bytes = await moduleBytes('/src/crash.bpf.c?import');
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  });
 });
+
+/** The pid of a child process of this one whose command line contains `name`, if any. */
+function childRunning(name: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(name)) return Number(entry);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return undefined;
+}

@@ -21,7 +21,8 @@
  *   records/<d[0..2]>/<d>.json       per direct key: the dependency lists seen and their objects
  *   src/<hash of the source path>/   C only: a directory holding a symbolic link to the source,
  *                                    the "workspace" the plan is made in
- *   runs/<name>-<random>/            C only: where a build runs; removed afterwards
+ *   runs/<name>.<pid>.<random>/      C only: where a build runs; removed afterwards (or, after a
+ *                                    crash, by the next build once that process is gone)
  *
  * Why a link to the source: planBuild keeps sources and outputs inside the project, and a
  * bundler's source directory is no place for build outputs. The plan is made in a directory that
@@ -30,7 +31,7 @@
  * object's debug info names the source by its bare file name, wherever the project lives.
  * Cargo crates are planned in their own directory (cargo's target/ is where cargo puts it).
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { canonicalJson, keyedLinkOptions, sha256 } from '../cache/key';
 import { openCacheStore } from '../cache/store';
@@ -407,8 +408,11 @@ export async function runSingleObject(p: SingleObjectPlan, options: RunSingleObj
   let runRoot = p.planRoot;
   if (p.kind === 'c') {
     // Each build in a directory of its own: concurrent builds of one source never share outputs.
-    mkdirSync(join(p.cacheDir, 'runs'), { recursive: true });
-    runRoot = mkdtempSync(join(p.cacheDir, 'runs', `${p.name}-`));
+    // The name carries the pid, so that directories of killed builds can be swept.
+    const runs = join(p.cacheDir, 'runs');
+    mkdirSync(runs, { recursive: true });
+    sweepDeadRuns(runs);
+    runRoot = mkdtempSync(join(runs, `${p.name}.${process.pid}.`));
     ensureLink(runRoot, p.linkName!, p.source);
   }
   const previousCwd = process.cwd();
@@ -470,6 +474,30 @@ export async function runSingleObject(p: SingleObjectPlan, options: RunSingleObj
   } finally {
     if (options.chdir) process.chdir(previousCwd);
     if (runRoot !== p.planRoot) rmSync(runRoot, { recursive: true, force: true });
+  }
+}
+
+/** Removes the run directories of processes that no longer exist (a build killed halfway). */
+function sweepDeadRuns(runs: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(runs);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/\.(\d+)\.[^.]+$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(runs, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

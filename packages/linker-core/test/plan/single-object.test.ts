@@ -201,6 +201,17 @@ describe('buildSingleObject (clang-22, the in-process linker)', () => {
     });
   });
 
+  it('the run directory of a build killed halfway is removed by the next build', async () => {
+    const dead = spawnSync('true').pid!;
+    const leftover = join(dir, 'cache', 'runs', `xdp.${dead}.AbC123`);
+    mkdirSync(join(leftover, 'out'), { recursive: true });
+    writeFileSync(join(leftover, 'out', 'partial.bc'), 'half');
+    writeFileSync(header, `#define VERDICT XDP_PASS\n/* ${dead} */\n`);
+    await buildSingleObject(request);
+    expect(readdirSync(join(dir, 'cache', 'runs'))).toEqual([]);
+    writeFileSync(header, '#define VERDICT XDP_PASS\n');
+  });
+
   it('a missing source is one clear error naming it', async () => {
     const missing = join(dir, 'src', 'nope.bpf.c');
     await expect(buildSingleObject({ ...request, source: missing })).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND', file: missing });
