@@ -92,6 +92,7 @@ export class PluginState {
       compiled: count('compile'),
       linked: count('link'),
       cargo: count('cargo'),
+      steps: origin === 'build' ? result.steps.map((s) => ({ kind: s.kind, durationMs: s.durationMs })) : [],
       key: result.objectKey,
       dependencies: result.dependencies,
       durationMs: performance.now() - started,

@@ -46,6 +46,8 @@ export interface BuildEvent {
   linked: number;
   /** Cargo builds that ran: 0 on a hit. */
   cargo: number;
+  /** The steps this import ran, with their durations (empty on a hit or when shared). */
+  steps: { kind: 'compile' | 'archive' | 'link' | 'cargo'; durationMs: number }[];
   /** Store key of the object. */
   key: string;
   /** Files the object depends on besides the source (headers, crate files). */
