@@ -10,7 +10,9 @@
  * | esbuild | `absWorkingDir` | esbuild's own `file` loader (`[name]-[hash].o` under `assetNames`) | `errors` with a `location` | `watchFiles` |
  *
  * Query imports (`?url`) need a resolveId in the Rollup family only: webpack and Rspack resolve
- * the path and keep the query, and esbuild gets its own onResolve. esbuild also gets its own
+ * the path and keep the query, and esbuild gets its own onResolve. Import attributes become that
+ * query: in resolveId (Rollup family), in esbuild's onResolve, and in webpack's and Rspack's
+ * beforeResolve (their loaders never see attributes). esbuild also gets its own
  * onLoad (instead of unplugin's generic load) so that assets go through its `file` loader (no
  * outdir requirement, `write: false` and the metafile work) and errors carry esbuild locations.
  */
@@ -19,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { PluginBuild } from 'esbuild';
 import { crateBinaryName, programNameOf } from '@bpf-linker/core';
 import type { UnpluginBuildContext, UnpluginContext, UnpluginContextMeta, UnpluginOptions } from 'unplugin';
-import { attributeQuery, ImportError, parseBpfImport, splitId, withMode, type BpfImport } from './ids';
+import { LOAD_FILTER, RESOLVE_FILTER, attributeQuery, ImportError, parseBpfImport, splitId, withMode, type BpfImport } from './ids';
 import {
   PLUGIN_NAME,
   assetFileName,
@@ -69,8 +71,8 @@ const rollupDelivery = (vite: ViteServe): Delivery => ({
   url(ctx, built) {
     if (vite.serving) return valueModule(vite.register(built));
     // unplugin types emitFile as void; Rollup, Rolldown and Vite return the reference id.
-    const emit = ctx.emitFile as unknown as (file: object) => string;
-    const ref = emit({ type: 'asset', fileName: emittedFileName(vite.state, built), source: built.result.bytes });
+    const emit = ctx.emitFile as unknown as (this: HookContext, file: object) => string;
+    const ref = emit.call(ctx, { type: 'asset', fileName: emittedFileName(vite.state, built), source: built.result.bytes });
     return `export default import.meta.ROLLUP_FILE_URL_${ref};\n`;
   },
   fail(ctx, view) {
@@ -190,7 +192,7 @@ export function bundlerHooks(state: PluginState, framework: Framework): Partial<
       state.startBuild();
     },
     load: {
-      filter: { id: /\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml(?:\?.*)?$/ },
+      filter: { id: LOAD_FILTER },
       handler(id) {
         return load(state, delivery, this, id);
       },
@@ -199,7 +201,7 @@ export function bundlerHooks(state: PluginState, framework: Framework): Partial<
   if (isRollupFamily(framework)) {
     hooks.resolveId = {
       // Every .bpf.c import (its attributes may choose a mode), and Cargo.toml with a query.
-      filter: { id: /\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml\?/ },
+      filter: { id: RESOLVE_FILTER },
       async handler(id, importer, options) {
         const { path, query } = splitId(id);
         const attributes = (options as { attributes?: Record<string, string> } | undefined)?.attributes;
@@ -242,7 +244,7 @@ export function bundlerHooks(state: PluginState, framework: Framework): Partial<
     compiler.hooks.normalModuleFactory.tap(PLUGIN_NAME, (factory) => {
       factory.hooks.beforeResolve.tap(PLUGIN_NAME, (data) => {
         const attributes = data.attributes ?? data.dependencies?.[0]?.attributes;
-        if (!attributes || !/\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml\?/.test(data.request)) return undefined;
+        if (!attributes || !RESOLVE_FILTER.test(data.request)) return undefined;
         const mode = attributeQuery(attributes, data.request);
         if (mode && !splitId(data.request).query.split('&').includes(mode)) data.request = withMode(data.request, mode);
         return undefined;
@@ -269,7 +271,7 @@ const ESBUILD_NAMESPACE = 'bpf';
 function esbuildSetup(state: PluginState, build: PluginBuild): void {
   state.setRoot(build.initialOptions.absWorkingDir ?? process.cwd());
   build.onStart(() => state.startBuild());
-  build.onResolve({ filter: /\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml\?/ }, (args) => {
+  build.onResolve({ filter: RESOLVE_FILTER }, (args) => {
     if (args.namespace !== 'file') return undefined;
     const { path, query } = splitId(args.path);
     const file = resolve(args.resolveDir, path);

@@ -17,8 +17,8 @@ export interface BpfImport {
 
 /** Ids a load hook must see: C sources, and any Cargo.toml (webpack matches rules on the path alone; the query is checked in the hook). */
 export const LOAD_FILTER = /\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml(?:\?.*)?$/;
-/** Imports with a query, which the Rollup family cannot resolve by itself. */
-export const QUERY_IMPORT = /\.bpf\.c\?|(?:^|[\\/])Cargo\.toml\?/;
+/** Import specifiers a resolver looks at: every C source (its attributes may choose a mode), a Cargo.toml with a query. */
+export const RESOLVE_FILTER = /\.bpf\.c(?:\?.*)?$|(?:^|[\\/])Cargo\.toml\?/;
 
 export class ImportError extends Error {
   constructor(
