@@ -229,7 +229,7 @@ export function chooseTarget(options: Pick<LinkOptions, 'cpu' | 'cpuFeatures'>, 
             `which every input accepts (pass --cpu to choose)`,
         );
       }
-      if (cpu === 'probe' && askedCpus.some((c) => c !== 'probe')) cpuReason += '; probe: the kernel of this machine decides';
+      if (cpu === 'probe') cpuReason += ' (probe: the running kernel decides)';
     }
   }
 

@@ -49,6 +49,9 @@ describe('chooseTarget (the rule)', () => {
     expect(lowestCpu(['probe', 'probe']).cpu).toBe('probe');
     expect(lowestCpu(['probe', 'v3', 'v2']).cpu).toBe('v2');
     expect(lowestCpu([]).cpu).toBeUndefined();
+    const c = chooseTarget({}, [t('a.bc', ['probe']), t('b.bc', ['probe'])], createMemoryLogger());
+    expect(c.cpu).toBe('probe');
+    expect(c.reason).toContain('(probe: the running kernel decides)');
   });
 
   it('ignores a CPU that is not a BPF one, with a warning', () => {
