@@ -416,6 +416,8 @@ export async function runSingleObject(p: SingleObjectPlan, options: RunSingleObj
     ensureLink(runRoot, p.linkName!, p.source);
   }
   const previousCwd = process.cwd();
+  // Files changed from here on may or may not be what the tools read (ccache's race rule).
+  const startedMs = Date.now();
   let toolOutput = '';
   const steps: SingleObjectStepRun[] = [];
   try {
@@ -452,14 +454,20 @@ export async function runSingleObject(p: SingleObjectPlan, options: RunSingleObj
         // cargo's linker did not write one: nothing to keep
       }
     }
-    const previous = readRecord(p)?.entries ?? [];
-    const entry: RecordEntry = { objectKey, reportKey, dependencies };
-    const record: CacheRecord = {
-      format: KEY_FORMAT,
-      source: p.source,
-      entries: [entry, ...previous.filter((e) => e.objectKey !== objectKey)].slice(0, RECORD_ENTRIES),
-    };
-    writeFileAtomically(recordPath(p), `${JSON.stringify(record)}\n`);
+    // A source or header edited while the build ran: the object may be built from either
+    // version, so it is not recorded (the next build runs again rather than trust it). Cargo.lock
+    // is written by cargo itself during the build.
+    const racy = [p.source, ...dependencies.map((d) => d.path)].some((f) => basename(f) !== 'Cargo.lock' && modifiedSince(f, startedMs));
+    if (!racy) {
+      const previous = readRecord(p)?.entries ?? [];
+      const entry: RecordEntry = { objectKey, reportKey, dependencies };
+      const record: CacheRecord = {
+        format: KEY_FORMAT,
+        source: p.source,
+        entries: [entry, ...previous.filter((e) => e.objectKey !== objectKey)].slice(0, RECORD_ENTRIES),
+      };
+      writeFileAtomically(recordPath(p), `${JSON.stringify(record)}\n`);
+    }
     return {
       name: p.name,
       bytes,
@@ -543,6 +551,14 @@ function crateDependencies(p: SingleObjectPlan, step: CargoStep): SingleObjectDe
     if (dirname(dir) === dir) break;
   }
   return digestAll(files.filter((f) => f !== p.source));
+}
+
+function modifiedSince(path: string, ms: number): boolean {
+  try {
+    return statSync(path).mtimeMs >= ms;
+  } catch {
+    return true;
+  }
 }
 
 function isFile(path: string): boolean {

@@ -142,6 +142,18 @@ describe('buildSingleObject (clang-22, the in-process linker)', () => {
     expect(back.objectKey).toBe(first.objectKey);
   });
 
+  it('a header edited while the build runs: the object is not recorded, the next build runs again', async () => {
+    writeFileSync(header, '#define VERDICT XDP_PASS\n/* race */\n');
+    const build = buildSingleObject(request);
+    await new Promise((r) => setTimeout(r, 30));
+    writeFileSync(header, '#define VERDICT XDP_PASS\n/* race, edited during the build */\n');
+    expect((await build).cached).toBe(false);
+    const next = await buildSingleObject(request);
+    expect(next.cached).toBe(false);
+    expect((await buildSingleObject(request)).cached).toBe(true);
+    writeFileSync(header, '#define VERDICT XDP_PASS\n');
+  });
+
   it('defines, flags and link settings are part of the key', async () => {
     const base = planSingleObject(request).directKey;
     expect(planSingleObject({ ...request, compile: { ...request.compile, defines: { EXTRA: 1 } } }).directKey).not.toBe(base);
