@@ -219,7 +219,7 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
     const forced = ['--btf', '--llvm-args=--bpf-expand-memcpy-in-order', '-o', dest];
     const r = runCli([bc, ...forced]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^Error: LLVM issued diagnostic with error severity:\n.*A call to built-in function 'memset' is not supported\./m);
+    expect(r.stderr).toMatch(/^Error: LLVM issued diagnostic with error severity while compiling the module linked from [^\n]*:\n.*A call to built-in function 'memset' is not supported\./m);
     expect(r.stderr).toContain('hint: the object would call a function nothing defines');
     expect(existsSync(dest)).toBe(false);
     linkOk([bc, ...forced, '--fatal-errors=false']);

@@ -151,13 +151,26 @@ export interface CrashStep {
   capture?: string;
 }
 
+let current: CrashStep | undefined;
+
+/** The native step running now, if any (LLVM's fatal-error handler names its input). */
+export function currentCrashStep(): CrashStep | undefined {
+  return current;
+}
+
 /** Runs `fn` as a step the watcher reports if the process dies inside it. */
 export function crashStep<T>(step: CrashStep, fn: () => T): T {
-  if (!state) return fn();
-  record({ ...step });
-  const result = fn();
-  record({ stepDone: step.step });
-  return result;
+  const outer = current;
+  current = step;
+  try {
+    if (!state) return fn();
+    record({ ...step });
+    const result = fn();
+    record({ stepDone: step.step });
+    return result;
+  } finally {
+    current = outer;
+  }
 }
 
 /** A per-process file for a native library's stderr during a step (the watcher removes it too). */

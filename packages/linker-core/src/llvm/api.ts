@@ -129,6 +129,9 @@ export interface LlvmApi {
   LLVMGetMDNodeNumOperands(v: ValueRef): number;
   /** Fills `dest` (at least LLVMGetMDNodeNumOperands entries) with the operands as values; 0n for null. */
   LLVMGetMDNodeOperands(v: ValueRef, dest: BigUint64Array): void;
+  LLVMGetNamedMetadataNumOperands(m: ModuleRef, name: string): number;
+  /** Fills `dest` with the operands of named metadata (`llvm.dbg.cu`) as MetadataAsValue. */
+  LLVMGetNamedMetadataOperands(m: ModuleRef, name: string, dest: BigUint64Array): void;
   LLVMIsACallInst(v: ValueRef): ValueRef | null;
   /** Free with LLVMDisposeMessage. */
   LLVMPrintValueToString(v: ValueRef): CStringRef;
@@ -307,6 +310,8 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMInstructionSetDebugLoc: 'void LLVMInstructionSetDebugLoc(void *v, void *md)',
   LLVMGetMDNodeNumOperands: 'unsigned int LLVMGetMDNodeNumOperands(void *v)',
   LLVMGetMDNodeOperands: 'void LLVMGetMDNodeOperands(void *v, void *dest)',
+  LLVMGetNamedMetadataNumOperands: 'unsigned int LLVMGetNamedMetadataNumOperands(void *m, const char *name)',
+  LLVMGetNamedMetadataOperands: 'void LLVMGetNamedMetadataOperands(void *m, const char *name, void *dest)',
   LLVMIsACallInst: 'void *LLVMIsACallInst(void *v)',
   LLVMPrintValueToString: 'void *LLVMPrintValueToString(void *v)',
   LLVMGetFirstUse: 'void *LLVMGetFirstUse(void *v)',
@@ -451,10 +456,19 @@ export function withStderrRedirected<T>(fd: number, fn: () => T): T {
     if (saved >= 0) libc.close(saved);
     return fn();
   }
+  realStderr = saved;
   try {
     return fn();
   } finally {
+    realStderr = 2;
     libc.dup2(saved, 2);
     libc.close(saved);
   }
+}
+
+let realStderr = 2;
+
+/** The terminal's stderr, also while withStderrRedirected points fd 2 elsewhere (for fatal-error messages). */
+export function userStderrFd(): number {
+  return realStderr;
 }

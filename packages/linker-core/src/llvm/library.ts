@@ -4,14 +4,15 @@
  * command-line options set once (LLVM keeps them process-global; a second link asking for
  * different options is refused rather than silently ignored).
  */
-import { writeSync, rmSync } from 'node:fs';
-import { crashGuardDone } from '../crash-guard';
+import { readFileSync, rmSync, writeSync } from 'node:fs';
+import { crashGuardDone, currentCrashStep } from '../crash-guard';
 import { LinkError } from '../errors';
 import {
   FatalErrorHandlerProto,
   declareLlvmApi,
   exitImmediately,
   loadSharedLibrary,
+  userStderrFd,
   registerCallback,
   type LlvmFunctions,
 } from './api';
@@ -52,7 +53,20 @@ function onFatalError(reason: string): void {
   const hint = /Branch target out of insn range/.test(reason)
     ? 'a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less'
     : 'this is an LLVM bug or an input LLVM cannot compile for BPF; run with --log-level=debug and report it';
-  writeSync(2, `Error: LLVM fatal error: ${reason}\n  hint: ${hint}\n`);
+  // Inside a step, name its input and show what LLVM printed there (fd 2 may be a capture file).
+  const step = currentCrashStep();
+  const where = step ? ` while ${step.step} ${step.file ?? ''}`.trimEnd() : '';
+  let said = '';
+  if (step?.capture) {
+    try {
+      said = readFileSync(step.capture, 'latin1').replace(/[^\x20-\x7e\n]/g, '?').split('\n').find((l) => l.trim() !== '') ?? '';
+      rmSync(step.capture, { force: true });
+    } catch {
+      // nothing captured
+    }
+  }
+  const stepHint = step?.step === 'reading' || step?.step === 'checking' ? 'the input is corrupt or was not produced by clang/rustc for BPF: rebuild it' : hint;
+  writeSync(userStderrFd(), `Error: LLVM fatal error${where}: ${reason}\n${said ? `  LLVM said: ${said.slice(0, 200)}\n` : ''}  hint: ${stepHint}\n`);
   // Reported here: the crash watcher must not report this exit as a crash.
   crashGuardDone();
   // LLVM would exit or abort after this handler returns; end with the linker's error status.

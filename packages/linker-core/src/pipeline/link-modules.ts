@@ -204,7 +204,9 @@ export function linkModules(
       });
     }
     const span = src.last > src.first ? ` (merged with the ${src.last - src.first} inputs after it)` : '';
-    throw new LinkError('LINK_FAILED', `failure linking module ${from.where}${span}: ${messages.join('; ') || 'unknown error'}`, {
+    const into = parsed.slice(dst.first, dst.last + 1).map((p) => p.where);
+    const intoText = into.length <= 3 ? into.join(', ') : `${into.slice(0, 3).join(', ')} and ${into.length - 3} more`;
+    throw new LinkError('LINK_FAILED', `failure linking module ${from.where}${span} with ${intoText}: ${messages.join('; ') || 'unknown error'}`, {
       file: from.unit.origin.file,
       member: from.unit.origin.member,
     });

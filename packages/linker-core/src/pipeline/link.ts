@@ -194,7 +194,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
 
       const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d, definedBuiltins));
       if (errors.length > 0 && options.fatalErrors) {
-        throw new LinkError('LLVM_DIAGNOSTIC_ERRORS', `LLVM issued diagnostic with error severity:\n${errors.map((d) => `  ${d.message.trimEnd()}`).join('\n')}`, {
+        throw new LinkError('LLVM_DIAGNOSTIC_ERRORS', `LLVM issued diagnostic with error severity while compiling ${linked}:\n${errors.map((d) => `  ${d.message.trimEnd()}`).join('\n')}`, {
           hint: errors.some((d) => unsupportedLibcall(d))
             ? 'the object would call a function nothing defines, and the kernel cannot load it: make the copy/fill smaller (LLVM inlines small ones) or write it as a loop; --fatal-errors=false writes the output anyway'
             : 'fix the reported problem; --fatal-errors=false writes the output anyway',
