@@ -6,6 +6,12 @@
  * what rustc emits (generic names, named pointers, out-of-order members, data-carrying enums).
  * `sanitizeDebugInfo` rewrites the metadata in place, in one walk over everything reachable from
  * the module's globals, functions, instructions and debug records.
+ *
+ * Debug info that comes only from clang's C (`isClangC`) needs none of those rules: pointers are
+ * anonymous, members come in offset order, C has no data-carrying enums, and names are C
+ * identifiers (the rare `$`, non-ASCII or over-long one is left as in clang's own object). For C
+ * the stage only repoints the subprograms made local-to-unit (`repointSubprograms`), and skips
+ * the walk when there are none.
  */
 import koffi from 'koffi';
 import { MAX_KSYM_NAME_LEN, needsSanitizing, sanitizeName } from '../btf/sanitize-name';
@@ -17,6 +23,8 @@ import { Linkage, type MetadataEntriesRef, type MetadataRef, type ModuleRef, typ
 
 /** Raw operand indexes of the debug-info nodes we read or rewrite. */
 export interface DiOperandLayout {
+  /** Scope of any DIType (null at file scope in C). */
+  typeScope: number;
   /** Name of any DIType (an MDString). */
   typeName: number;
   /** DICompositeType elements (an MDTuple). */
@@ -35,6 +43,7 @@ export interface DiOperandLayout {
 export function diOperandLayout(major: number): DiOperandLayout {
   const newer = major >= 21;
   return {
+    typeScope: 1,
     typeName: 2,
     compositeElements: newer ? 6 : 4,
     derivedBaseType: newer ? 5 : 3,
@@ -76,6 +85,7 @@ export const MetadataKind = {
 
 export const DwarfTag = {
   enumerationType: 0x04,
+  typedef: 0x16,
   member: 0x0d,
   pointerType: 0x0f,
   structureType: 0x13,
@@ -239,6 +249,14 @@ export interface MetadataVisitor {
    */
   live?: ReadonlySet<bigint>;
   /**
+   * C only (see `isClangC`): the operands of a struct, union, enum or typedef without a scope
+   * are not walked. Such a type is declared at file scope, and in C a file-scope type can
+   * only refer to file-scope types: no subprogram, lexical block or local variable is reachable
+   * through it (a type declared in a function has that subprogram or a lexical block as its scope,
+   * and is walked). In a vmlinux.h program this leaves out most of the kernel's type graph.
+   */
+  skipFileScopeTypes?: boolean;
+  /**
    * Called once per MDNode, before its operands are walked (not called on nodes that cannot
    * reference other nodes: DIFile, DIBasicType, DIEnumerator, DIExpression). Returns true when
    * it changed the node's operands, which are then read again.
@@ -260,6 +278,13 @@ export interface WalkStats {
   /** Definitions walked, and definitions skipped as dead. */
   definitions: number;
   skippedDead: number;
+  /** File-scope types whose operands were not walked (`skipFileScopeTypes`). */
+  fileScopeTypes: number;
+}
+
+/** The statistics of a walk that did not happen. */
+function noWalk(): WalkStats {
+  return { nodes: 0, instructions: 0, debugRecords: 0, replaced: 0, records: 'none', locationsRebuilt: 0, definitions: 0, skippedDead: 0, fileScopeTypes: 0 };
 }
 
 /** Kinds below MDTuple are not nodes (MDString, ConstantAsMetadata, LocalAsMetadata, placeholders); DIArgList is not one either. */
@@ -269,6 +294,11 @@ function isNodeKind(kind: number): boolean {
 }
 /** Nodes whose operands are only strings and constants: nothing to walk below them. */
 const LEAF_KINDS: ReadonlySet<number> = new Set([MetadataKind.DIFile, MetadataKind.DIBasicType, MetadataKind.DIEnumerator, MetadataKind.DIExpression]);
+
+/** Tags of the types C declares with a name in a scope: struct, union, enum, typedef. */
+function isDeclaredTypeTag(tag: number): boolean {
+  return tag === DwarfTag.structureType || tag === DwarfTag.unionType || tag === DwarfTag.enumerationType || tag === DwarfTag.typedef;
+}
 
 const TWO_32 = 4294967296;
 const SEEN = 1;
@@ -341,6 +371,42 @@ function high(p: bigint): number {
 }
 function low(p: bigint): number {
   return Number(p) >>> 0; // ToUint32 is exact: pointers are below 2^53
+}
+
+/** The module's compile units (`llvm.dbg.cu`), as MetadataAsValue. */
+export function compileUnits(lib: LlvmLibrary, m: ModuleRef): ValueRef[] {
+  const n = lib.api.LLVMGetNamedMetadataNumOperands(m, 'llvm.dbg.cu');
+  if (n === 0) return [];
+  const buf = new BigUint64Array(n);
+  lib.api.LLVMGetNamedMetadataOperands(m, 'llvm.dbg.cu', buf);
+  return Array.from(buf, (v) => v as ValueRef);
+}
+
+/** DW_LANG_C89, DW_LANG_C, DW_LANG_C99, DW_LANG_C11, DW_LANG_C17, or DWARF 6's DW_LNAME_C (not C++, Objective-C). */
+const C_LANGUAGE = /(?:\blanguage: DW_LANG_C(?:89|99|11|17)?|\bsourceLanguageName: DW_LNAME_C)[,)]/;
+/** `Debian clang version 22.1.8 (…)`, `clang version 19.1.7`; rustc writes `clang LLVM (rustc version …)`. */
+const CLANG_PRODUCER = /\bproducer: "[^"]*\bclang version /;
+
+/**
+ * Whether all of the module's debug info comes from clang compiling C: every compile unit has a
+ * C language and a clang producer. Other front ends that claim C for their units (Zig does) keep
+ * every rule; so does a module that links C with Rust or C++. A module without compile units
+ * has no debug info of any language. The language is not readable through LLVM's C API, so each
+ * unit is printed (well under 0.1 ms) until one is not clang's C.
+ */
+export function isClangC(lib: LlvmLibrary, m: ModuleRef): boolean {
+  const { api } = lib;
+  for (const cu of compileUnits(lib, m)) {
+    const text = api.LLVMPrintValueToString(cu);
+    let printed: string;
+    try {
+      printed = decodeCString(text);
+    } finally {
+      api.LLVMDisposeMessage(text);
+    }
+    if (!C_LANGUAGE.test(printed) || !CLANG_PRODUCER.test(printed)) return false;
+  }
+  return true;
 }
 
 /**
@@ -434,7 +500,9 @@ export function liveDefinitions(lib: LlvmLibrary, m: ModuleRef, internalized: Re
 export function walkModuleMetadata(di: DebugInfo, m: ModuleRef, visitor: MetadataVisitor): WalkStats {
   const { lib } = di;
   const { api } = lib;
-  const stats: WalkStats = { nodes: 0, instructions: 0, debugRecords: 0, replaced: 0, records: 'none', locationsRebuilt: 0, definitions: 0, skippedDead: 0 };
+  const stats = noWalk();
+  const skipFileScopeTypes = visitor.skipFileScopeTypes === true;
+  const { typeScope } = di.layout;
   const live = visitor.live;
   /** Whether a definition is walked (declarations always are). */
   const walked = (v: ValueRef): boolean => {
@@ -508,6 +576,16 @@ export function walkModuleMetadata(di: DebugInfo, m: ModuleRef, visitor: Metadat
       if (LEAF_KINDS.has(kind)) continue;
       read(node);
       if (visitor.node && visitor.node(node, md, kind, ops)) read(node);
+      if (
+        skipFileScopeTypes &&
+        (kind === MetadataKind.DICompositeType || kind === MetadataKind.DIDerivedType) &&
+        count > typeScope &&
+        buf64[typeScope] === 0n &&
+        isDeclaredTypeTag(api.LLVMGetDINodeTag(md))
+      ) {
+        stats.fileScopeTypes++;
+        continue;
+      }
       for (let i = 0; i < count; i++) {
         const l = buf32[2 * i];
         const h = buf32[2 * i + 1];
@@ -773,6 +851,11 @@ export function makeSubprogramsLocal(di: DebugInfo, m: ModuleRef, fns: ValueRef[
 }
 
 export interface SanitizeReport extends WalkStats {
+  /**
+   * `all`: every rule ran. `c`: the debug info is clang's C (`isClangC`), so only the references
+   * to replaced subprograms were repointed, and nothing was walked when there were none.
+   */
+  rules: 'all' | 'c';
   /** Data-carrying enums emptied (their BTF is an empty STRUCT), by original name, first seen first. */
   emptiedEnums: string[];
   /** Type and subprogram names rewritten by the `_<HEX>_` rule. */
@@ -883,5 +966,28 @@ export function sanitizeDebugInfo(di: DebugInfo, m: ModuleRef, local?: Localized
       }
     },
   });
-  return { ...stats, emptiedEnums: [...emptied], renamed, unnamedPointers, reorderedComposites };
+  return { ...stats, rules: 'all', emptiedEnums: [...emptied], renamed, unnamedPointers, reorderedComposites };
+}
+
+/**
+ * Step B for clang's C (`isClangC`): none of the node rules can change anything in C debug info
+ * (C names are identifiers, clang names no pointer, lists only members, in declaration order, at
+ * ascending offsets, and emits no variant parts), so the walk only repoints the subprograms that
+ * step A replaced (dropping Key Instructions atoms where step A asks for it), and does not enter
+ * file-scope types, which cannot reach a subprogram. Without replacements nothing is walked.
+ *
+ * One thing differs from `sanitizeDebugInfo`: a C name that is not a kernel identifier (`$` or
+ * non-ASCII characters, which clang accepts in identifiers, or more than 128 bytes) stays as
+ * clang wrote it, as in clang's own object.
+ */
+export function repointSubprograms(di: DebugInfo, m: ModuleRef, local?: LocalizedSubprograms, live?: ReadonlySet<bigint>): SanitizeReport {
+  const untouched = { rules: 'c' as const, emptiedEnums: [], renamed: 0, unnamedPointers: 0, reorderedComposites: 0 };
+  if (local === undefined || local.replacements.size === 0) return { ...noWalk(), ...untouched };
+  const stats = walkModuleMetadata(di, m, {
+    replacements: local.replacements,
+    dropAtomsInUnits: local.keyInstructionUnits,
+    live,
+    skipFileScopeTypes: true,
+  });
+  return { ...stats, ...untouched };
 }

@@ -7,10 +7,25 @@
  *     subprograms and makes the rest acceptable to the kernel's BTF checker (names, pointers,
  *     member order, data-carrying enums). Definitions that will be internal and unreachable are
  *     deleted by the optimizer before code generation, so their debug info is not walked.
+ *
+ * Those rules are for rustc's debug info. When every compile unit is clang's C (`isClangC`), B
+ * only repoints the subprograms A replaced, without entering file-scope types, and a link that
+ * internalizes no function (the default mode) does no walk at all: the stage then costs the
+ * printing of each compile unit, well under a millisecond. BPF_LINKER_BTF_RULES=all applies every
+ * rule to C as well (as before the C path existed; for comparisons).
  */
 import type { Logger } from '../log';
 import type { LlvmContext } from '../llvm/context';
-import { DebugInfo, liveDefinitions, makeSubprogramsLocal, sanitizeDebugInfo, type SanitizeReport } from '../llvm/debug-info';
+import {
+  DebugInfo,
+  isClangC,
+  liveDefinitions,
+  makeSubprogramsLocal,
+  repointSubprograms,
+  sanitizeDebugInfo,
+  type LocalizedSubprograms,
+  type SanitizeReport,
+} from '../llvm/debug-info';
 import type { ModuleRef } from '../llvm/types';
 import type { ExportDecision } from './exports';
 
@@ -30,23 +45,41 @@ export function prepareDebugInfo(ctx: LlvmContext, m: ModuleRef, exports: Export
   }
   const di = new DebugInfo(ctx.lib, ctx);
   const start = process.hrtime.bigint();
-  const live = liveDefinitions(ctx.lib, m, new Set(exports.toInternalize.map((s) => s.value)));
-  // Dead functions keep their debug info untouched (and consistent): they are deleted before
-  // code generation, and their subprograms, if inlined somewhere, need no BTF linkage.
-  const fns = exports.toInternalize.filter((s) => s.isFunction && live.has(s.value)).map((s) => s.value);
-  const local = makeSubprogramsLocal(di, m, fns);
-  if (local.changed.length) logger.debug(`subprograms made local-to-unit: ${local.changed.join(', ')}`);
-  const report = sanitizeDebugInfo(di, m, local, live);
+  const c = process.env.BPF_LINKER_BTF_RULES !== 'all' && isClangC(ctx.lib, m);
+  const internalizedFunctions = exports.toInternalize.filter((s) => s.isFunction);
+  let local: LocalizedSubprograms | undefined;
+  let live: Set<bigint> | undefined;
+  // Without internalized functions step A has nothing to do, and for C neither has step B.
+  if (!c || internalizedFunctions.length > 0) {
+    live = liveDefinitions(ctx.lib, m, new Set(exports.toInternalize.map((s) => s.value)));
+    // Dead functions keep their debug info untouched (and consistent): they are deleted before
+    // code generation, and their subprograms, if inlined somewhere, need no BTF linkage.
+    const liveSet = live;
+    local = makeSubprogramsLocal(di, m, internalizedFunctions.filter((s) => liveSet.has(s.value)).map((s) => s.value));
+    if (local.changed.length) logger.debug(`subprograms made local-to-unit: ${local.changed.join(', ')}`);
+  }
+  const report = c ? repointSubprograms(di, m, local, live) : sanitizeDebugInfo(di, m, local, live);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (report.emptiedEnums.length > 0) {
     logger.warn(`debug info was not emitted for the following types: ${report.emptiedEnums.join(', ')}`);
   }
-  logger.debug(
-    `debug info sanitized in ${ms.toFixed(1)} ms: ${report.definitions} definitions walked (${report.skippedDead} dead skipped), ` +
-      `${report.nodes} nodes, ${report.instructions} instructions, ` +
-      `${report.debugRecords} debug records (${report.records}), ${report.replaced} subprogram references repointed, ` +
-      `${report.renamed} names escaped, ${report.unnamedPointers} pointer names removed, ` +
-      `${report.reorderedComposites} member lists sorted, ${report.emptiedEnums.length} data-carrying enums emptied`,
-  );
-  return { localizedSubprograms: local.changed, stripped: false, sanitized: report };
+  if (report.rules === 'c') {
+    logger.debug(
+      report.nodes === 0
+        ? `debug info is clang's C: no rule applies and no subprogram was replaced, nothing walked (${ms.toFixed(1)} ms)`
+        : `debug info is clang's C: subprogram references repointed in ${ms.toFixed(1)} ms (no other rule applies): ` +
+            `${report.definitions} definitions walked (${report.skippedDead} dead skipped), ${report.nodes} nodes ` +
+            `(${report.fileScopeTypes} file-scope types not entered), ${report.instructions} instructions, ` +
+            `${report.debugRecords} debug records (${report.records}), ${report.replaced} references repointed`,
+    );
+  } else {
+    logger.debug(
+      `debug info sanitized in ${ms.toFixed(1)} ms: ${report.definitions} definitions walked (${report.skippedDead} dead skipped), ` +
+        `${report.nodes} nodes, ${report.instructions} instructions, ` +
+        `${report.debugRecords} debug records (${report.records}), ${report.replaced} subprogram references repointed, ` +
+        `${report.renamed} names escaped, ${report.unnamedPointers} pointer names removed, ` +
+        `${report.reorderedComposites} member lists sorted, ${report.emptiedEnums.length} data-carrying enums emptied`,
+    );
+  }
+  return { localizedSubprograms: local?.changed ?? [], stripped: false, sanitized: report };
 }
