@@ -433,7 +433,7 @@ describe('an LLVM fatal error', () => {
     const dest = join(dir, 'far-jump.o');
     const r = runCli([ir, '--cpu', 'v3', '-o', dest]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('Error: LLVM fatal error: Branch target out of insn range\n  hint: a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less\n');
+    expect(r.stderr).toBe(`Error: LLVM fatal error while generating code for the module linked from ${ir}: Branch target out of insn range\n  hint: a jump is farther than 16-bit offsets reach: --cpu v4 has 32-bit jumps (gotol); or split the function or unroll less\n`);
     expect(existsSync(dest)).toBe(false);
     linkOk([ir, '--cpu', 'v4', '-o', dest]);
   });
