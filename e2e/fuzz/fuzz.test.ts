@@ -81,7 +81,7 @@ describe(`fuzz (${mode}): the CLI on mutated inputs`, () => {
   }, timeout(counts.verify));
 
   it('replays every case of e2e/fuzz/regressions', async () => {
-    const cases = (harness.regressionCases(seeds) as { target: string }[]).filter((c) => root || c.target !== 'verify');
+    const cases = (harness.regressionCases(seeds, { skipSlow: mode === 'quick' }) as { target: string }[]).filter((c) => root || c.target !== 'verify');
     expect(cases.length).toBeGreaterThan(0);
     await run(cases);
   }, 180_000);

@@ -54,7 +54,7 @@ const seeds = buildSeeds(work, cli);
 process.stdout.write(`seeds: ${seeds.link.length} link inputs, ${seeds.inspect.length} objects (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 
 const cases = [
-  ...(flag('no-regressions') ? [] : regressionCases(seeds)),
+  ...(flag('no-regressions') ? [] : regressionCases(seeds, { skipSlow: mode === 'quick' })),
   ...planCases('link', counts.link, seeds, seed),
   ...planCases('inspect', counts.inspect, seeds, seed),
   ...planCases('verify', counts.verify, seeds, seed),
