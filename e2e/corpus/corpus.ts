@@ -1,8 +1,9 @@
 /**
  * A third-party corpus: real BPF C programs that Debian packages ship, each compiled by clang-22
  * twice — to an object (`clang -c`, the reference) and to bitcode that the bpf-linker CLI links
- * in default mode (no export list) — and the two objects compared: programs and their sections,
- * maps, globals, license, BTF FUNC/VAR names, and the host kernel's verdict.
+ * in default mode (no export list, no --cpu) — and the two objects compared: programs and their
+ * sections, maps, globals, license, BTF FUNC/VAR names, instruction count and ISA (32-bit
+ * ALU/JMP), and the host kernel's verdict.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -11,6 +12,14 @@ import { findTypes, readBpfObject, type BpfObject } from '@bpf-linker/core';
 
 export const CILIUM_ROOT = '/usr/share/gocode/src/github.com/cilium/ebpf';
 export const CLANG = '/usr/bin/clang-22';
+/** LLVM 22's own optimizer and code generator, to show where an instruction count comes from. */
+export const OPT = '/usr/lib/llvm-22/bin/opt';
+export const LLC = '/usr/lib/llvm-22/bin/llc';
+
+/** The CPU clang-22 compiled a source for: its `-mcpu`, else clang-22's default, v3. */
+export function compiledCpu(s: CorpusSource): string {
+  return s.flags.find((f) => f.startsWith('-mcpu='))?.slice('-mcpu='.length) ?? 'v3';
+}
 
 export interface CorpusSource {
   /** `cilium/testdata/loader-el`: package, path without `.c`, byte order. */
@@ -22,8 +31,8 @@ export interface CorpusSource {
   /** clang flags besides `-target` and the output mode (those of the project's own build). */
   flags: string[];
   /**
-   * bpf-linker flags besides `--btf -o`: `--cpu v3`, the CPU clang-22 compiled for (its default,
-   * or the `-mcpu=v3` of the selftests). Our default is bpf-linker's `generic` (v1).
+   * bpf-linker flags besides `--btf -o`: none. Without --cpu the link generates code for the CPU
+   * the bitcode asks for: v3, clang-22's default or the selftests' `-mcpu=v3`.
    */
   linkFlags: string[];
 }
@@ -55,7 +64,7 @@ export function discoverCilium(): CorpusSource[] {
       file,
       target,
       flags: ['-O2', '-g', '-Wall', '-Werror'],
-      linkFlags: ['--cpu', 'v3'],
+      linkFlags: [],
     }));
   });
 }
@@ -75,7 +84,7 @@ export function discoverGobpf(root: string): CorpusSource[] {
       file,
       target: 'bpfel',
       flags: ['-O2', '-g', '-D__KERNEL__', '-DKERNEL_VERSION=418', '-Wno-unused-value', '-Wno-pointer-sign', '-Wno-compare-distinct-pointer-types'],
-      linkFlags: ['--cpu', 'v3'],
+      linkFlags: [],
     },
   ];
 }
@@ -105,7 +114,7 @@ export function discoverSelftests(root: string): CorpusSource[] {
       file: join(progs, f),
       target: 'bpfel' as const,
       flags: /^test_(l4lb|xdp)_noinline\.c$/.test(f) ? [...flags, '-fno-inline'] : flags,
-      linkFlags: ['--cpu', 'v3'],
+      linkFlags: [],
     }));
 }
 
@@ -157,6 +166,11 @@ export interface ObjectFacts {
   btfFuncs: string[];
   btfVars: string[];
   btfDatasecs: string[];
+  /** Instructions in all code sections (a `lddw` counts once, as llvm-objdump lists them). */
+  instructions: number;
+  /** 32-bit ALU / JMP32 instructions present: v3 code. */
+  alu32: boolean;
+  jmp32: boolean;
 }
 
 export function objectFacts(o: BpfObject): ObjectFacts {
@@ -174,6 +188,9 @@ export function objectFacts(o: BpfObject): ObjectFacts {
     btfFuncs: btf ? findTypes(btf, 'FUNC').map((f) => `${f.name} ${f.linkage}`).sort() : [],
     btfVars: btf ? findTypes(btf, 'VAR').map((v) => `${v.name} ${v.linkage}`).sort() : [],
     btfDatasecs: btf ? findTypes(btf, 'DATASEC').map((d) => d.name).sort() : [],
+    instructions: o.codeSections.reduce((n, s) => n + s.instructionCount, 0),
+    alu32: o.codeSections.some((s) => s.usesAlu32),
+    jmp32: o.codeSections.some((s) => s.usesJmp32),
   };
 }
 
@@ -184,7 +201,8 @@ export function readFacts(path: string): ObjectFacts {
 /**
  * Each field where the two objects differ, as `field: clang … ≠ ours …`. One difference is named
  * instead: static functions that clang kept but that our link-time O2 inlined (they are gone
- * from `.text` and BTF, and nothing else changed) give one `inlined at link time: …` entry.
+ * from `.text` and BTF, and nothing else changed) give one `inlined at link time: …` entry, which
+ * also gives both instruction counts (inlining changes them).
  */
 export function compareFacts(ref: ObjectFacts, ours: ObjectFacts): string[] {
   const diffs: string[] = [];
@@ -197,11 +215,13 @@ export function compareFacts(ref: ObjectFacts, ours: ObjectFacts): string[] {
     inlined.every((f) => staticInRef.has(f)) &&
     JSON.stringify(ref.btfFuncs.filter((f) => !inlined.includes(name(f)))) === JSON.stringify(ours.btfFuncs);
   for (const key of Object.keys(ref) as (keyof ObjectFacts)[]) {
-    if (onlyInlined && (key === 'subprograms' || key === 'btfFuncs')) continue;
+    if (onlyInlined && (key === 'subprograms' || key === 'btfFuncs' || key === 'instructions')) continue;
     const a = JSON.stringify(ref[key]);
     const b = JSON.stringify(ours[key]);
     if (a !== b) diffs.push(`${key}: clang ${a} ≠ ours ${b}`);
   }
-  if (onlyInlined) diffs.push(`inlined at link time: ${inlined.join(', ')} (static functions clang kept)`);
+  if (onlyInlined) {
+    diffs.push(`inlined at link time: ${inlined.join(', ')} (static functions clang kept); instructions: clang ${ref.instructions}, ours ${ours.instructions}`);
+  }
   return diffs;
 }
