@@ -17,17 +17,6 @@
  */
 export const KNOWN_OPEN = [
   {
-    id: 'no-bitcode-names-no-input',
-    target: 'link',
-    cls: 'unnamed-error',
-    why: /^Error: none of the inputs contains LLVM bitcode or IR$/,
-    owner: 'packages/linker-core/src/inputs (skipping ELF objects) and the NO_BITCODE error',
-    note:
-      "An ELF input whose section count is damaged looks like rustc's symbols.o and is skipped at info level; the " +
-      'NO_BITCODE error then says `none of the inputs contains LLVM bitcode or IR` without naming the skipped input.',
-    regressions: ['link/no-bitcode-elf-skipped-loop-22-embed.o'],
-  },
-  {
     id: 'codegen-never-ends',
     target: 'link',
     cls: 'hang',

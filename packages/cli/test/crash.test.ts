@@ -6,6 +6,7 @@
  * off: where this LLVM does not crash on it (another version), the assertions are about a clean
  * error instead.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,5 +72,15 @@ describe('the watcher', () => {
     const deadline = Date.now() + 5_000;
     while (guardFiles().length > before && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     expect(guardFiles().length).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('inputs without bitcode', () => {
+  it('the error names each skipped input and why it was skipped', () => {
+    const obj = join(dir, 'plain.o');
+    execFileSync('/usr/lib/llvm-22/bin/clang', ['-target', 'bpf', '-O2', '-c', '-x', 'c', '-', '-o', obj], { input: 'int x;\n' });
+    const r = runCli([obj, '-o', join(dir, 'nb.o')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`\nError: none of the inputs contains LLVM bitcode or IR: skipped ${obj.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(.+\\)\\n`));
   });
 });

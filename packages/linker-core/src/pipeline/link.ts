@@ -114,7 +114,10 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   startCrashGuard('bpf-linker', environment.env);
   const inputs = timer.run('read', () => readInputs(options.inputs, logger, { maxInputSize: options.maxInputSize }));
   if (inputs.units.length === 0) {
-    throw new LinkError('NO_BITCODE', 'none of the inputs contains LLVM bitcode or IR', {
+    // Name what was skipped and why: the skips are logged at info level, which nobody sees by default.
+    const skipped = inputs.skipped.map((k) => `${describeOrigin(k.origin.file, k.origin.member)} (${k.reason})`);
+    const list = skipped.length <= 5 ? skipped.join(', ') : `${skipped.slice(0, 5).join(', ')} and ${skipped.length - 5} more`;
+    throw new LinkError('NO_BITCODE', `none of the inputs contains LLVM bitcode or IR${list ? `: skipped ${list}` : ''}`, {
       hint: 'compile with clang -emit-llvm (or -flto), or pass rustc codegen units / rlibs',
     });
   }
