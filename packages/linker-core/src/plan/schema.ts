@@ -18,7 +18,7 @@ const linkSettings = {
     emit: { enum: [...OUTPUT_KINDS], description: '--emit: obj (default), asm, llvm-ir or llvm-bc' },
     optLevel: { enum: [...OPT_LEVELS], description: '-O: 0, 1, 2 (default), 3, s or z' },
     target: { type: 'string', description: '--target: LLVM target triple (bpf, bpfel, bpfeb); taken from the bitcode when absent' },
-    cpu: { enum: [...BPF_CPUS], description: '--cpu (default generic)' },
+    cpu: { enum: [...BPF_CPUS], description: '--cpu (default: the CPU the inputs were compiled for)' },
     cpuFeatures: { type: 'string', description: '--cpu-features, e.g. "+alu32"' },
     btf: { type: 'boolean', description: '--btf: emit .BTF/.BTF.ext from debug info. Default true here (false on the command line)' },
     allowBpfTrap: { type: 'boolean', description: '--allow-bpf-trap' },
