@@ -39,7 +39,8 @@ fi
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
-for (const file of process.argv.slice(2, -1)) {
+// node -e: the arguments start at argv[1].
+for (const file of process.argv.slice(1, -1)) {
   let r;
   try { r = JSON.parse(fs.readFileSync(file, "utf8")); } catch { failed++; continue; }
   if (r.failedToStart !== undefined) { if (r.failedToStart !== 0) failed++; continue; }
