@@ -39,6 +39,7 @@ fi
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
+const failures = [];
 // node -e: the arguments start at argv[1].
 for (const file of process.argv.slice(1, -1)) {
   let r;
@@ -48,8 +49,17 @@ for (const file of process.argv.slice(1, -1)) {
   skipped += r.numPendingTests + r.numTodoTests;
   failed += r.numFailedTests;
   // A file that failed with no failed test: a hook, an import, a timeout outside any test.
-  failed += r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")).length;
+  const broken = r.testResults.filter((t) => t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed"));
+  failed += broken.length;
+  // Name what failed next to the closing line, where a CI log tail shows it.
+  const first = (m) => String(m || "").split("\n").find((l) => l.trim()) || "";
+  for (const t of r.testResults) {
+    const file = require("path").relative(process.cwd(), t.name);
+    for (const a of t.assertionResults.filter((a) => a.status === "failed")) failures.push(`${file} > ${a.fullName}: ${first(a.failureMessages && a.failureMessages[0]).slice(0, 300)}`);
+  }
+  for (const t of broken) failures.push(`${require("path").relative(process.cwd(), t.name)} (outside its tests): ${first(t.message).slice(0, 300)}`);
 }
+if (failures.length > 0) console.log(`failed:\n${failures.map((f) => `  ${f}`).join("\n")}`);
 const vitestFailed = process.argv[process.argv.length - 1] !== "0";
 if (vitestFailed && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -574,8 +574,9 @@ const firstLine = (s) => (s.split('\n').find((l) => l.trim() !== '') ?? '').slic
  * `work/run`; a case with a bad outcome is copied (bytes + a JSON note) to `findings`.
  * @returns {Promise<Array<{ case: FuzzCase, cls: string, why: string, ms: number, finding?: string }>>}
  */
-export async function runCases(cases, { work, findings, jobs = 2, readTimeout = '3', onResult, cli = CLI } = {}) {
-  const env = cliEnv({ BPF_LINKER_READ_TIMEOUT: readTimeout });
+export async function runCases(cases, { work, findings, jobs = 2, readTimeout = '3', codegenTimeout = '6', onResult, cli = CLI } = {}) {
+  // Time limits well inside the case's own, so a native loop ends as the watcher's stop.
+  const env = cliEnv({ BPF_LINKER_READ_TIMEOUT: readTimeout, BPF_LINKER_CODEGEN_TIMEOUT: codegenTimeout });
   delete env.BPF_LINKER_CRASH_GUARD;
   delete env.BPF_LINKER_LLVM;
   const results = new Array(cases.length);

@@ -153,6 +153,10 @@ const EPILOGUE = [
   '',
   'Environment:',
   '  BPF_LINKER_LLVM  libLLVM to load: a library file or an install prefix (see LLVM selection)',
+  '  BPF_LINKER_READ_TIMEOUT=<s>     stop reading one input after <s> + 2 per MB (default 20)',
+  '  BPF_LINKER_CODEGEN_TIMEOUT=<s>  stop optimizing or generating code after <s> + 60 per MB',
+  '                                  of input (default 300): LLVM loops forever on some modules',
+  '  BPF_LINKER_CRASH_GUARD=0        no watcher: a crash inside libLLVM is not attributed',
 ].join('\n');
 
 export const HELP_TEXT: string = [

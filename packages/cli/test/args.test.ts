@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CLI_OPTIONS, parseArgs, readExportSymbolsFile } from '../src/args';
 import type { ParsedCommand } from '../src/args';
 import { HELP_TEXT, versionText } from '../src/help';
@@ -614,6 +617,21 @@ describe('help and version', () => {
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug
+  });
+
+  it('names every BPF_LINKER_* variable the CLI and core read (except the BTF-rules test knob)', () => {
+    const src = ['../../linker-core/src', '../src'].map((d) => fileURLToPath(new URL(d, import.meta.url)));
+    const read = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else if (e.name.endsWith('.ts')) for (const m of readFileSync(join(dir, e.name), 'utf8').matchAll(/env\.(BPF_LINKER_[A-Z_]+)/g)) read.add(m[1]);
+      }
+    };
+    src.forEach(walk);
+    read.delete('BPF_LINKER_BTF_RULES');
+    expect([...read].sort()).toEqual(['BPF_LINKER_CODEGEN_TIMEOUT', 'BPF_LINKER_CRASH_GUARD', 'BPF_LINKER_LLVM', 'BPF_LINKER_READ_TIMEOUT']);
+    for (const name of read) expect(HELP_TEXT).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
   });
 
   it('lists the valid values and the defaults', () => {

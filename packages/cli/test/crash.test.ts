@@ -7,7 +7,7 @@
  * error instead.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,70 @@ describe('an input on which libLLVM never returns', () => {
   });
 });
 
+describe('a module on which LLVM code generation never returns', () => {
+  // Two mutated LLVM 19 members of an archive: they link and optimize, then the BPF code
+  // generators of LLVM 19 and 22 loop forever (llc-19 and llc-22 do too on the module).
+  it('is stopped after the codegen time limit, naming the inputs; nothing is written', () => {
+    const input = join(FIXTURES, 'codegen-loops-forever.a');
+    const output = join(dir, 'codegen-loops.o');
+    const started = Date.now();
+    // 2 s, plus 60 s per MB of input bitcode (7 KB here): the message says 2 s.
+    const r = runCli([input, '--btf', '-o', output], { BPF_LINKER_CODEGEN_TIMEOUT: '2' });
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expectNamedFailure(input, r.stderr, r.status, output);
+    expect(r.status === -1 || r.status > 128, `status ${r.status}`).toBe(true);
+    const esc = input.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: bpf-linker stopped after 2 s of generating code for the module linked from ${esc}\\(lib-19\\.bc\\), ${esc}\\(program-19\\.bc\\) \\(inside libLLVM \\d+\\.\\d+\\.\\d+\\); nothing was written\\n`),
+    );
+    expect(r.stderr).toContain(
+      '\n  hint: LLVM did not finish: it loops forever on some modules (an LLVM bug: a corrupt input, or an unusual one); if the program is just very large, raise BPF_LINKER_CODEGEN_TIMEOUT (seconds; the limit was 2), else try another libLLVM (--llvm-path)\n',
+    );
+  });
+});
+
+describe('a function with prefix data', () => {
+  // A bit flip gave `define i32 @twice(...) prefix i1 true`: LLVM writes the byte in front of the
+  // function, .text is 25 bytes and libbpf refuses the object. The link used to succeed.
+  it('is refused before code generation, naming the input and the function', () => {
+    const input = join(FIXTURES, 'prefix-data.bc');
+    const output = join(dir, 'prefix.o');
+    const r = runCli([input, '--btf', '-o', output]);
+    expect(r.status).toBe(1);
+    expect(existsSync(output)).toBe(false);
+    expect(r.stderr).toBe(
+      `Error: ${input}: function 'twice' has prefix data (\`prefix\` in its IR definition); a BPF function can hold only instructions, and libbpf cannot load an object with data in .text\n` +
+        '  hint: the file is corrupt or was not produced by clang/rustc for BPF; rebuild it without prefix data\n',
+    );
+  });
+});
+
 describe('the watcher', () => {
+  it('removes journals that processes killed with their watcher left behind', () => {
+    // A process that has ended: its pid is free (until reused, when the file is simply kept).
+    const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const stale = join(tmpdir(), `bpf-linker-guard-${dead}-teststale.jsonl`);
+    const staleStderr = `${stale}.stderr`;
+    const fresh = join(tmpdir(), `bpf-linker-guard-${dead}-testfresh.jsonl`);
+    const alive = join(tmpdir(), `bpf-linker-guard-${process.pid}-testalive.jsonl`);
+    const old = new Date(Date.now() - 5 * 60_000);
+    for (const f of [stale, staleStderr, fresh, alive]) writeFileSync(f, '{"step":"reading"}\n');
+    for (const f of [stale, staleStderr, alive]) utimesSync(f, old, old);
+    try {
+      const r = runCli([join(FIXTURES, 'prefix-data.bc'), '-o', join(dir, 'sweep.o')]);
+      expect(r.status).toBe(1);
+      const deadline = Date.now() + 5_000;
+      while (existsSync(stale) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      expect(existsSync(stale), 'an old journal of a dead process').toBe(false);
+      expect(existsSync(staleStderr), "its native stderr file").toBe(false);
+      expect(existsSync(fresh), 'a journal less than a minute old (its watcher may still read it)').toBe(true);
+      expect(existsSync(alive), 'a journal of a live process').toBe(true);
+    } finally {
+      for (const f of [stale, staleStderr, fresh, alive]) rmSync(f, { force: true });
+    }
+  });
+
+
   it('says nothing and leaves nothing behind when a link succeeds or fails cleanly', () => {
     const before = guardFiles().length;
     const r = runCli([join(FIXTURES, 'does-not-exist.bc'), '-o', join(dir, 'x.o')]);

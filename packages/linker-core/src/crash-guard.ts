@@ -29,9 +29,16 @@ let state: GuardState | undefined;
 let disabled = false;
 let readTimeoutMs = 20_000;
 
+let compileTimeoutMs = 300_000;
+
 /** The base time limit of reading one input (BPF_LINKER_READ_TIMEOUT seconds, default 20). */
 export function readTimeoutBaseMs(): number {
   return readTimeoutMs;
+}
+
+/** The base time limit of optimizing, and of generating code (BPF_LINKER_CODEGEN_TIMEOUT seconds, default 300). */
+export function compileTimeoutBaseMs(): number {
+  return compileTimeoutMs;
 }
 
 /**
@@ -72,9 +79,9 @@ const captured = () => {
     return t ? '\\n  ' + (step.library || 'it') + ' said: ' + t.slice(0, 200) : '';
   } catch { return ''; }
 };
-const report = (why) => {
+const report = (why, stopped) => {
   const where = step.file ? ' ' + step.file : '';
-  const hint = step.hint || 'the input is probably corrupt: rebuild it; if it is not, report this with the file';
+  const hint = (stopped && step.stopHint) || step.hint || 'the input is probably corrupt: rebuild it; if it is not, report this with the file';
   fs.writeSync(2, 'error: ' + program + ' ' + why + ' ' + step.step + where + ' (inside ' + (step.library || 'native code') + '); nothing was written' + captured() + '\\n  hint: ' + hint + '\\n');
 };
 const finish = () => {
@@ -84,11 +91,25 @@ const timer = setInterval(() => {
   read();
   if (!done && step && step.limitMs && Date.now() - started > step.limitMs) {
     clearInterval(timer);
-    report('stopped after ' + Math.round(step.limitMs / 1000) + ' s of');
+    report('stopped after ' + Math.round(step.limitMs / 1000) + ' s of', true);
     step = undefined;
     try { process.kill(pid, 'SIGKILL'); } catch {}
   }
 }, 500);
+// Journals of processes killed together with their watcher (a build tool killing the process
+// group) are left behind: remove those of dead processes, a minute old or more.
+setImmediate(() => {
+  try {
+    const dir = require('path').dirname(journal);
+    for (const f of fs.readdirSync(dir)) {
+      const m = /^bpf-linker-guard-(\\d+)-\\w+\\.jsonl(\\.stderr)?$/.exec(f);
+      if (!m || Number(m[1]) === pid) continue;
+      try { process.kill(Number(m[1]), 0); continue; } catch (e) { if (e.code !== 'ESRCH') continue; }
+      const p = dir + '/' + f;
+      try { if (Date.now() - fs.statSync(p).mtimeMs > 60000) fs.rmSync(p, { force: true }); } catch {}
+    }
+  } catch {}
+});
 process.stdin.on('data', () => {});
 process.stdin.on('error', () => {});
 process.stdin.on('close', () => {
@@ -108,6 +129,7 @@ export function startCrashGuard(program = 'bpf-linker', env: NodeJS.ProcessEnv =
   if (state || disabled) return;
   // For very slow machines, and for tests.
   if (Number(env.BPF_LINKER_READ_TIMEOUT) > 0) readTimeoutMs = Number(env.BPF_LINKER_READ_TIMEOUT) * 1000;
+  if (Number(env.BPF_LINKER_CODEGEN_TIMEOUT) > 0) compileTimeoutMs = Number(env.BPF_LINKER_CODEGEN_TIMEOUT) * 1000;
   if (env.BPF_LINKER_CRASH_GUARD === '0') {
     disabled = true;
     return;
@@ -147,6 +169,8 @@ export interface CrashStep {
   hint?: string;
   /** The step is stopped (the process killed) after this long: for steps that must be quick. */
   limitMs?: number;
+  /** The hint when the step was stopped by its time limit (else `hint`). */
+  stopHint?: string;
   /** A file receiving the native library's own stderr during the step (its first line is shown). */
   capture?: string;
 }

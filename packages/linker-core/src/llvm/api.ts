@@ -85,6 +85,9 @@ export interface LlvmApi {
   LLVMGetFirstInstruction(b: BasicBlockRef): ValueRef | null;
   LLVMGetNextInstruction(i: ValueRef): ValueRef | null;
   LLVMCountParams(f: ValueRef): number;
+  /** Data placed before a function's entry (`prefix`) or at its start (`prologue`): never valid BPF code. */
+  LLVMHasPrefixData(f: ValueRef): number;
+  LLVMHasPrologueData(f: ValueRef): number;
   LLVMGetParam(f: ValueRef, i: number): ValueRef;
 
   // Symbols and attributes
@@ -270,6 +273,8 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMGetFirstInstruction: 'void *LLVMGetFirstInstruction(void *b)',
   LLVMGetNextInstruction: 'void *LLVMGetNextInstruction(void *i)',
   LLVMCountParams: 'unsigned int LLVMCountParams(void *f)',
+  LLVMHasPrefixData: 'int LLVMHasPrefixData(void *f)',
+  LLVMHasPrologueData: 'int LLVMHasPrologueData(void *f)',
   LLVMGetParam: 'void *LLVMGetParam(void *f, unsigned int i)',
 
   LLVMGetValueName2: 'void *LLVMGetValueName2(void *v, _Out_ size_t *len)',

@@ -162,7 +162,33 @@ function parseUnit(ctx: LlvmContext, unit: InputUnit, requirement: ProducerRequi
       hint: 'the file is corrupt or was not produced by clang/rustc: rebuild it',
     });
   }
+  const placed = functionWithPlacedData(ctx.lib, module);
+  if (placed !== undefined) {
+    ctx.lib.api.LLVMDisposeModule(module);
+    throw new LinkError(
+      'INVALID_INPUT',
+      `${where}: function '${placed.name}' has ${placed.kind} data (\`${placed.kind}\` in its IR definition); a BPF function can hold only instructions, and libbpf cannot load an object with data in .text`,
+      {
+        file: unit.origin.file,
+        member: unit.origin.member,
+        hint: `the file is corrupt or was not produced by clang/rustc for BPF; rebuild it without ${placed.kind} data`,
+      },
+    );
+  }
   return { where, unit, module, strong: strongDefinitions(ctx.lib, module) };
+}
+
+/**
+ * The first function with `prefix` or `prologue` data. LLVM emits those bytes into the section
+ * in front of (or at the start of) the code, so the BPF object would have a .text that is not
+ * whole instructions: the link would succeed and libbpf refuse the result ("corrupted program").
+ */
+function functionWithPlacedData(lib: LlvmLibrary, m: ModuleRef): { name: string; kind: 'prefix' | 'prologue' } | undefined {
+  for (const f of functions(lib, m)) {
+    if (lib.api.LLVMHasPrefixData(f)) return { name: valueName(lib, f), kind: 'prefix' };
+    if (lib.api.LLVMHasPrologueData(f)) return { name: valueName(lib, f), kind: 'prologue' };
+  }
+  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crashStep, startCrashGuard } from '../crash-guard';
+import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeOrigin } from '../errors';
 import { readInputs } from '../inputs';
 import type { InputUnit, SkippedInput } from '../inputs/types';
@@ -94,6 +94,24 @@ function describeInputs(names: string[]): string {
   return files.length <= 3 ? files.join(', ') : `${files.slice(0, 3).join(', ')} and ${files.length - 3} more`;
 }
 
+/**
+ * A time limit for optimizing and for generating code, each. LLVM can loop forever on some modules
+ * (a corrupt input made the BPF code generators of LLVM 19 and 22 never return; llc does the
+ * same on the module). Real links take seconds (codegen of the bench's 4,000-function input takes
+ * 5 s), so the limit is far above them and grows with the input; the watcher stops the process
+ * and names the inputs.
+ */
+export function compileLimit(units: InputUnit[]): { limitMs: number; stopHint: string } {
+  const bytes = units.reduce((sum, u) => sum + u.bytes.length, 0);
+  const limitMs = compileTimeoutBaseMs() + Math.round((bytes / 1_000_000) * 60_000);
+  return {
+    limitMs,
+    stopHint:
+      'LLVM did not finish: it loops forever on some modules (an LLVM bug: a corrupt input, or an unusual one); ' +
+      `if the program is just very large, raise BPF_LINKER_CODEGEN_TIMEOUT (seconds; the limit was ${Math.round(limitMs / 1000)}), else try another libLLVM (--llvm-path)`,
+  };
+}
+
 function llvmFailure(code: 'INVALID_TARGET' | 'PASSES_FAILED' | 'EMIT_FAILED', what: string) {
   return (e: unknown): never => {
     if (e instanceof LlvmCallError) throw new LinkError(code, `${what}: ${e.message}`, { cause: e });
@@ -177,7 +195,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         return internalize(lib, m, exports, logger);
       });
       const linked = `the module linked from ${describeInputs(inputs.units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
-      const native = { library: libraryName(lib), file: linked };
+      const native = { library: libraryName(lib), file: linked, ...compileLimit(inputs.units) };
       timer.run('optimize', () => {
         try {
           crashStep({ step: 'optimizing', ...native }, () => optimize(lib, m, tm, options.optLevel));
