@@ -512,8 +512,6 @@ export function classify(c, casePath, r, files) {
   // Errors go to stderr, except for verify --json, which reports them in its JSON on stdout.
   const text = target === 'verify' && c.variant.json ? r.stdout : r.stderr;
   const named = (s) => s.includes(casePath);
-  // libbpf's step is recorded under the object's name (the file name without its extension).
-  const watcherNamed = (s) => named(s) || (target === 'verify' && new RegExp(`\\b${basename(casePath, extname(casePath))}\\b`).test(s));
   const outputChecks = () => {
     if (target !== 'link') return undefined;
     if (files.temporaries.length > 0) return { cls: 'partial-output', why: `temporary left: ${files.temporaries.join(', ')}` };
@@ -530,7 +528,7 @@ export function classify(c, casePath, r, files) {
   if (r.signal !== null || (r.status !== null && r.status > 128) || r.status === null) {
     const w = r.stderr.match(WATCHER);
     if (!w) return { cls: 'crash', why: `${r.signal ?? `exit ${r.status}`} without the watcher's message` };
-    if (!watcherNamed(w[2])) return { cls: 'crash', why: `the watcher's message does not name the file: ${w[0]}` };
+    if (!named(w[2])) return { cls: 'crash', why: `the watcher's message does not name the file: ${w[0]}` };
     return outputChecks() ?? { cls: w[1] === 'crashed while' ? 'attributed-crash' : 'attributed-stop', why: w[0] };
   }
   if (/internal error/.test(r.stderr) || STACK.test(r.stderr) || STACK.test(text) || /"code": "INTERNAL"/.test(text)) return { cls: 'stack-trace', why: firstLine(r.stderr || text) };

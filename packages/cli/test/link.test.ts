@@ -3,7 +3,7 @@
  * running kernel's verifier. Each test asserts properties of the object produced.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject, readElf, type BpfObject } from '@bpf-linker/core';
@@ -221,8 +221,13 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^Error: LLVM issued diagnostic with error severity while compiling the module linked from [^\n]*:\n.*A call to built-in function 'memset' is not supported\./m);
     expect(r.stderr).toContain('hint: the object would call a function nothing defines');
+    // Each diagnostic once: in the error, not also as an [ERROR] line before it.
+    expect(r.stderr.match(/A call to built-in function 'memset' is not supported\./g)).toHaveLength(1);
+    expect(r.stderr).not.toContain('[ERROR]');
     expect(existsSync(dest)).toBe(false);
-    linkOk([bc, ...forced, '--fatal-errors=false']);
+    // Without the error, the diagnostics are still printed (once) as [ERROR] lines.
+    const written = linkOk([bc, ...forced, '--fatal-errors=false']);
+    expect(written.stderr.match(/^\[ERROR\] llvm: .*A call to built-in function 'memset' is not supported\./gm)).toHaveLength(1);
     const undefinedMem = readElf(readFileSync(dest)).symbols().filter((s) => s.sectionIndex === 0 && /^mem/.test(s.name)).map((s) => s.name);
     expect(undefinedMem.sort()).toEqual(['memmove', 'memset']);
   });
@@ -322,6 +327,16 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
       const post = readFileSync(out('dump/post-opt.ll'), 'utf8');
       expect(pre).toMatch(/define dso_local i32 @lib_count/);
       expect(post).toMatch(/define internal [^@]*@lib_count/);
+      // A second dump replaces each file by a rename (a new inode), never by writing into it, so
+      // a link killed mid-dump cannot leave half a file; a hard link to the old one is kept whole.
+      const keep = out('dump-pre-kept.ll');
+      rmSync(keep, { force: true });
+      linkSync(out('dump/pre-opt.ll'), keep);
+      const inode = statSync(out('dump/pre-opt.ll')).ino;
+      linkOk([seed.progBc, seed.libA, '--dump-module', out('dump'), '-o', out('dump.o')]);
+      expect(statSync(out('dump/pre-opt.ll')).ino).not.toBe(inode);
+      expect(readFileSync(keep, 'utf8')).toBe(pre);
+      expect(readdirSync(out('dump')).sort()).toEqual(['post-opt.ll', 'pre-opt.ll']);
     });
 
     it('--log-file receives the log (and stdout too, as bpf-linker does)', () => {
@@ -352,6 +367,8 @@ describe.each(LLVM_MAJORS)('with clang-%i bitcode', (major) => {
       const r = runCli([a, b, '-o', out('dup.o')]);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`Error: symbol 'twice' is defined in both ${a} and ${b}`);
+      // LLVM's own words for it are not printed a second time as a log line.
+      expect(r.stderr).not.toContain('multiply defined');
       expect(existsSync(out('dup.o'))).toBe(false);
     });
 

@@ -69,7 +69,7 @@ export function runVerify(argv: readonly string[]): number {
           inspectObject(data);
           return data;
         });
-        result = verifyingObject(path, () => verifyObject(bytes, { ...options, objectName: objectName(path) }));
+        result = verifyingObject(path, () => verifyObject(bytes, { ...options, objectName: objectName(path), file: path }));
       } catch (e) {
         status = EXIT_CANNOT_VERIFY;
         if (json) entries.push({ path, error: errorJson(e) });

@@ -2,7 +2,7 @@
  * link(options): everything a link does, as the list of stages. Every integration (CLI, Nx,
  * Turborepo, bundler plugin) calls this.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeOrigin } from '../errors';
@@ -73,13 +73,32 @@ export function isIgnoredDiagnostic(d: LlvmDiagnostic, defined: ReadonlySet<stri
   return call !== undefined && defined.has(call);
 }
 
+/**
+ * Error diagnostics are printed once, at the end of the link: inside the link's error when it
+ * fails because of them (a duplicate symbol, --fatal-errors), else as [ERROR] lines (see
+ * reportErrorDiagnostics). Here they only reach the debug log, in order with the rest.
+ */
 function logDiagnostic(logger: Logger, d: LlvmDiagnostic, defined: ReadonlySet<string>): void {
   const text = `llvm: ${d.message.trimEnd()}`;
   if (isIgnoredDiagnostic(d, defined)) logger.debug(`${text} (ignored: the module defines it)`);
-  else if (d.level === 'error') logger.error(text);
+  else if (d.level === 'error') logger.debug(`${text} (error: reported at the end of the link)`);
   else if (d.level === 'warning') logger.warn(text);
   else logger.debug(text);
 }
+
+/** Logs the error diagnostics that `failure` (the link's error, if it failed) does not already say. */
+function reportErrorDiagnostics(logger: Logger, diagnostics: readonly LlvmDiagnostic[], defined: ReadonlySet<string>, failure?: unknown): void {
+  const said = failure instanceof Error ? failure.message : '';
+  for (const d of diagnostics) {
+    if (d.level !== 'error' || isIgnoredDiagnostic(d, defined)) continue;
+    const message = d.message.trimEnd();
+    if (!said.includes(message) && !(failure instanceof LinkError && failure.code === 'DUPLICATE_SYMBOL' && MULTIPLY_DEFINED.test(message))) {
+      logger.error(`llvm: ${message}`);
+    }
+  }
+}
+
+const MULTIPLY_DEFINED = /symbol multiply defined!$/;
 
 /** The target triple: --target, else the module's own if it is a BPF one, else `bpf` (host endianness). */
 export function chooseTriple(requested: string | undefined, moduleTriple: string): string {
@@ -225,6 +244,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         const out = options.output;
         timer.run('write', () => writeFileAtomically(out, bytes));
       }
+      reportErrorDiagnostics(logger, ctx.diagnostics, definedBuiltins);
       return {
         output: options.output,
         bytes,
@@ -244,6 +264,9 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
     } finally {
       tm.dispose();
     }
+  } catch (e) {
+    reportErrorDiagnostics(logger, ctx.diagnostics, definedBuiltins, e);
+    throw e;
   } finally {
     if (module !== undefined) lib.api.LLVMDisposeModule(module);
     ctx.dispose();
@@ -259,9 +282,11 @@ function dumpModule(dir: string | undefined, name: string, text: () => string): 
   if (!dir) return;
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, name), text());
+    // Atomically, like the object: a failed or killed link never leaves half a dump.
+    writeFileAtomically(join(dir, name), text());
   } catch (e) {
-    throw new LinkError('OUTPUT_FAILED', `cannot write ${join(dir, name)} for --dump-module: ${(e as Error).message}`, {
+    const why = e instanceof LinkError ? e.message.replace(/^cannot write \S+: /, '') : (e as Error).message;
+    throw new LinkError('OUTPUT_FAILED', `cannot write ${join(dir, name)} for --dump-module: ${why}`, {
       file: join(dir, name),
       cause: e,
     });

@@ -222,7 +222,7 @@ export function linkOutputs(options: LinkOptions, extra: readonly RunOutput[] = 
   const outputs: RunOutput[] = [];
   if (options.output !== undefined) outputs.push({ path: options.output, role: 'the output' });
   if (options.dumpModule) {
-    for (const name of ['pre-opt.ll', 'post-opt.ll']) outputs.push({ path: join(options.dumpModule, name), role: 'the module dump', inPlace: true });
+    for (const name of ['pre-opt.ll', 'post-opt.ll']) outputs.push({ path: join(options.dumpModule, name), role: 'the module dump' });
   }
   return [...outputs, ...extra];
 }

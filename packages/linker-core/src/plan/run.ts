@@ -199,7 +199,15 @@ function runLink(step: LinkStep, options: RunStepOptions): { link: LinkResult; m
     llvmPath: step.options.llvmPath && step.options.llvmPath.includes('/') ? abs(root, step.options.llvmPath) : step.options.llvmPath,
   };
   const inputBytes = step.inputs.map((i) => new Uint8Array(readFileSync(abs(root, i))));
-  const link = linkSync(linkOptions, { logger: options.logger ?? silentLogger, env: options.env ?? process.env, report: step.report !== undefined });
+  // The manifest and the report are checked with the object: none may replace an input or a
+  // device, and no two may be the same file.
+  const files = {
+    outputs: [
+      { path: abs(root, step.manifest), role: 'the manifest' },
+      ...(step.report !== undefined ? [{ path: abs(root, step.report), role: 'the report' }] : []),
+    ],
+  };
+  const link = linkSync(linkOptions, { logger: options.logger ?? silentLogger, env: options.env ?? process.env, report: step.report !== undefined, files });
   const cacheKey = linkCacheKey({ llvm: { version: link.llvm.version }, options: step.options, inputs: inputBytes });
   const manifest: BuildManifest = {
     ...describeObject(step.program, step.output, link.bytes, step.options.emit === 'obj'),

@@ -34,6 +34,8 @@ import { parseVerifierStats, rejectionReason, type VerifierStats } from './verif
 export interface VerifyOptions {
   /** The object name libbpf uses in messages and for its internal maps (`<name>.rodata`). */
   objectName?: string;
+  /** The object's file, as messages name it (a crash inside libbpf names this, else objectName). */
+  file?: string;
   /**
    * 0 (default): statistics for accepted programs, the level-1 log for rejected ones.
    * 1 or 2: that log level for every program. Level 1 keeps only the path that failed (an
@@ -125,7 +127,7 @@ export function verifyObject(bytes: Uint8Array, options: VerifyOptions = {}): Ve
 
   // libbpf parses the ELF itself: a crash inside it on a corrupt object is reported, naming it.
   startCrashGuard('bpf-linker verify');
-  const all = crashStep({ step: 'opening', file: objectName, library: 'libbpf', hint: 'the object is probably corrupt: `bpf-linker inspect` it, or link it again' }, () =>
+  const all = crashStep({ step: 'opening', file: options.file ?? objectName, library: 'libbpf', hint: 'the object is probably corrupt: `bpf-linker inspect` it, or link it again' }, () =>
     loader.load(undefined, level),
   );
   if (all.status !== 0 && isNotPermitted(all)) throw notPermitted();

@@ -119,6 +119,19 @@ describe('running a plan', () => {
     expect(manifestOf(other, 'apps/probe/dist/bpf/probe.manifest.json')).toEqual(manifestOf(ws, 'apps/probe/dist/bpf/probe.manifest.json'));
   });
 
+  it('refuses a manifest that would replace one of the inputs, before linking; the input is kept', async () => {
+    const steps = plan(ws, 'probe').steps;
+    const link = steps.find((s) => s.kind === 'link')!;
+    if (link.kind !== 'link') throw new Error('no link step');
+    const input = 'apps/probe/dist/bpf/bc/src/xdp.bc';
+    const before = readFileSync(join(ws, input));
+    const err = await runSteps([{ ...link, manifest: input, output: 'apps/probe/dist/bpf/probe-other.o' }], { workspaceRoot: ws }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(`the manifest ${join(ws, input)} is the same file as the input ${join(ws, input)}: refusing to overwrite an input`);
+    expect(readFileSync(join(ws, input)).equals(before)).toBe(true);
+    expect(existsSync(join(ws, 'apps/probe/dist/bpf/probe-other.o'))).toBe(false);
+  });
+
   it("reports clang's error with the source and the command", async () => {
     const bad = makeWorkspace();
     writeFileSync(join(bad, 'apps/probe/src/xdp.c'), 'int broken(void) { return undeclared; }\n');
