@@ -11,30 +11,21 @@ import {
   BROKEN_LINE,
   baseOptions,
   breakSource,
-  buildPlugin,
   copyFixture,
   eventLog,
   expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
-  pluginOf,
   read,
-  removeBuild,
   runBundle,
   storeEntries,
+  usePlugin,
   waitFor,
   write,
 } from './support';
 
-let build: string;
-let bpf: (o?: object) => esbuild.Plugin;
-
-beforeAll(async () => {
-  build = buildPlugin('esbuild');
-  bpf = await pluginOf<esbuild.Plugin>(build, 'esbuild');
-});
-afterAll(() => removeBuild(build));
+const bpf = usePlugin<esbuild.Plugin>('esbuild');
 
 const options = (project: string, plugin: esbuild.Plugin): esbuild.BuildOptions => ({
   entryPoints: [join(project, 'src/main.js')],

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { EM_BPF, readBpfObject, readElf } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../linker-core/test/support/kernel';
 import type { BuildEvent, Options } from '../src/types';
@@ -40,6 +40,24 @@ export function removeBuild(dir: string): void {
 /** A bundler's plugin function from a private build. */
 export async function pluginOf<T>(build: string, bundler: string): Promise<(options?: Options) => T> {
   return ((await import(join(build, `${bundler}.js`))) as { default: (options?: Options) => T }).default;
+}
+
+/**
+ * In a test file (or a suite function): builds the plugin before the tests, removes the build
+ * after them, and returns the `bundler` entry's plugin function (callable once the tests run).
+ */
+export function usePlugin<T>(bundler: string, buildName = bundler): (options?: Options) => T {
+  let build = '';
+  let plugin: ((options?: Options) => T) | undefined;
+  beforeAll(async () => {
+    build = buildPlugin(buildName);
+    plugin = await pluginOf<T>(build, bundler);
+  });
+  afterAll(() => removeBuild(build));
+  return (options) => {
+    if (!plugin) throw new Error(`the ${bundler} plugin is not built yet: call it inside a test or hook`);
+    return plugin(options);
+  };
 }
 
 /** A copy of the shared fixture in a fresh temporary directory (tests edit its files). */

@@ -15,30 +15,21 @@ import {
   BROKEN_LINE,
   baseOptions,
   breakSource,
-  buildPlugin,
   copyFixture,
   eventLog,
   expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
-  pluginOf,
   read,
-  removeBuild,
   runBundle,
   storeEntries,
+  usePlugin,
   waitFor,
   write,
 } from './support';
 
-let build: string;
-let bpf: (o?: object) => Plugin;
-
-beforeAll(async () => {
-  build = buildPlugin('vite');
-  bpf = await pluginOf<Plugin>(build, 'vite');
-});
-afterAll(() => removeBuild(build));
+const bpf = usePlugin<Plugin>('vite');
 
 describe('vite build', () => {
   const log = eventLog();

@@ -11,18 +11,16 @@ import {
   BROKEN_LINE,
   baseOptions,
   breakSource,
-  buildPlugin,
   copyFixture,
   eventLog,
   expectAttributeModes,
   expectFixtureObject,
   expectLoads,
   noKernel,
-  pluginOf,
   read,
-  removeBuild,
   runBundle,
   storeEntries,
+  usePlugin,
   waitFor,
   write,
 } from './support';
@@ -39,14 +37,7 @@ interface Stats {
 }
 
 export function webpackLikeSuite(name: 'webpack' | 'rspack', create: (config: object) => Compiler, version: string): void {
-  let build: string;
-  let bpf: (o?: object) => unknown;
-
-  beforeAll(async () => {
-    build = buildPlugin(name);
-    bpf = await pluginOf(build, name);
-  });
-  afterAll(() => removeBuild(build));
+  const bpf = usePlugin<unknown>(name);
 
   const config = (project: string, plugin: unknown, out = 'out') => ({
     mode: 'production',

@@ -4,7 +4,7 @@
  * exact patch level is read with LLVMGetVersion once a candidate is loaded.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 
 export type CandidateSource = 'flag' | 'env' | 'rustc' | 'system';
@@ -153,8 +153,10 @@ export function findSystemLibraries(): LlvmCandidate[] {
   const out: LlvmCandidate[] = [];
   for (const major of SUPPORTED_MAJORS) {
     const dir = `/usr/lib/llvm-${major}/lib`;
-    let found = librariesIn(dir, 'system').filter((c) => c.major === major);
-    if (found.length === 0) {
+    // Debian's libLLVM-NN.so links to the versioned library: one realpath instead of listing a
+    // directory of 250 static archives.
+    let found = debianLibrary(dir, major) ?? librariesIn(dir, 'system').filter((c) => c.major === major);
+    if (found.length === 0 && onPath(`llvm-config-${major}`)) {
       try {
         const libdir = execFileSync(`llvm-config-${major}`, ['--libdir'], {
           encoding: 'utf8',
@@ -175,7 +177,48 @@ export function findSystemLibraries(): LlvmCandidate[] {
   return dedupe(out);
 }
 
-function loaderCacheLibraries(): string[] {
+function debianLibrary(dir: string, major: number): LlvmCandidate[] | undefined {
+  try {
+    const real = realpathSync(join(dir, `libLLVM-${major}.so`));
+    const v = parseLibraryFileName(real.split('/').pop() ?? '');
+    if (v && v.major === major && !v.rustc && isRegularFile(real)) return [{ path: real, source: 'system', ...v }];
+  } catch {
+    // not there: list the directory
+  }
+  return undefined;
+}
+
+/** Whether `command` is an executable in PATH (a spawn that fails costs a fork and exec). */
+function onPath(command: string): boolean {
+  for (const d of (process.env.PATH ?? '').split(delimiter)) {
+    if (!d) continue;
+    try {
+      accessSync(join(d, command), fsConstants.X_OK);
+      return true;
+    } catch {
+      // next directory
+    }
+  }
+  return false;
+}
+
+/**
+ * Libraries in the dynamic loader's cache. /etc/ld.so.cache is read directly (its paths are
+ * NUL-terminated strings), which costs a fraction of a millisecond; `ldconfig -p` (a process)
+ * only when the file cannot be read.
+ */
+export function loaderCacheLibraries(cacheFile = '/etc/ld.so.cache'): string[] {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readFileSync(cacheFile);
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes && (bytes.subarray(0, 11).toString('latin1') === 'ld.so-1.7.0' || bytes.subarray(0, 20).toString('latin1').startsWith('glibc-ld.so.cache'))) {
+    const paths = new Set<string>();
+    for (const m of bytes.toString('latin1').matchAll(/\0(\/[^\0]*\/libLLVM\.so\.\d+\.\d+)(?=\0)/g)) paths.add(m[1]);
+    return [...paths];
+  }
   for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
     try {
       const text = execFileSync(ldconfig, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 });
