@@ -7,6 +7,8 @@ export const CLI = fileURLToPath(new URL('../../dist/bpf-linker.cjs', import.met
 
 export interface CliRun {
   status: number;
+  /** The process id (its crash-watcher journal is named after it). */
+  pid: number;
   stdout: string;
   stderr: string;
 }
@@ -18,5 +20,5 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     env: { ...process.env, ...env },
     timeout: timeoutMs,
   });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status ?? -1, pid: r.pid, stdout: r.stdout, stderr: r.stderr };
 }
