@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // Measures our CLI against the LLVM tool pipeline (llvm-link + opt + llc, same LLVM, same
-// options) on (a) the seed example, (b) a generated large C input, (c) a Rust crate; then the
-// debug-info cost curve. Prints a Markdown report; `--write` also stores it in bench/README.md.
+// options) on (a) the seed example, (b) a generated large C input, (c) a Rust crate, the
+// debug-info cost curve, and (d) the third-party C corpus of e2e/corpus (every program, one link
+// each, summed). Prints a Markdown report; `--write` also stores it in bench/README.md.
 //
-//   node bench/bench.mjs [--runs N] [--llvm 22] [--write] [--quick]
+//   node bench/bench.mjs [--runs N] [--llvm 22] [--write] [--quick] [--cases a,b,c,d] [--btf-rules all]
+//
+// `--cases d` runs only the corpus; with `--write` it replaces only the corpus section.
+// `--btf-rules all` links with BPF_LINKER_BTF_RULES=all: the debug-info stage applies every
+// (Rust) rule to C too, as it did before C had its own path (for before/after numbers).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'packages/cli/dist/bpf-linker.cjs');
@@ -21,6 +26,13 @@ const RUNS = Number(opt('--runs', '5'));
 const QUICK = args.includes('--quick');
 const WRITE = args.includes('--write');
 const MAJORS = (opt('--llvm', '19,22')).split(',').map(Number);
+const CASES = new Set(opt('--cases', 'a,b,c,d').split(','));
+const BTF_RULES = opt('--btf-rules', undefined);
+const ALL_CASES = ['a', 'b', 'c', 'd'].every((c) => CASES.has(c));
+if (WRITE && !ALL_CASES && [...CASES].join(',') !== 'd') {
+  console.error('--write needs every case, or --cases d alone (which replaces only the corpus section)');
+  process.exit(1);
+}
 const INC = '-I/usr/include/x86_64-linux-gnu';
 const MEMORY_BUILTINS = ['memcpy', 'memmove', 'memset', 'memcmp', 'bcmp'];
 
@@ -68,7 +80,8 @@ const median = (xs) => {
 };
 
 /** Our CLI with --timings: per-stage times parsed from its output. */
-function ours(inputs, out, flags, env) {
+function ours(inputs, out, flags, env = process.env) {
+  if (BTF_RULES) env = { ...env, BPF_LINKER_BTF_RULES: BTF_RULES };
   const m = measure(process.execPath, [CLI, ...inputs, ...flags, '--timings', '-o', out], env);
   const stages = {};
   const line = m.stderr.split('\n').find((l) => l.includes('stage times (ms):'));
@@ -81,19 +94,25 @@ function ours(inputs, out, flags, env) {
   return { ...m, stages };
 }
 
-/** `inOrder`: what our linker decides (only when the module defines memset and memmove, i.e. Rust). */
-function pipeline(major, inputs, out, exports, { btf, inOrder = false }) {
+/**
+ * `inOrder`: what our linker decides (only when the module defines memset and memmove, i.e. Rust).
+ * `exports` null: our default mode (no export list), where nothing is internalized. `cpu`: what
+ * our link got with --cpu; without it llc gets no -mcpu either and generates code for each
+ * function's target-cpu (else its LLVM's default), which is what our linker does without --cpu
+ * (an explicit -mcpu would override the functions' CPU).
+ */
+function pipeline(major, inputs, out, exports, { btf, inOrder = false, cpu }) {
   const linked = join(work, 'linked.bc');
   const optimized = join(work, 'opt.bc');
-  const api = [...exports, ...MEMORY_BUILTINS].join(',');
+  const internalize = exports ? ['-passes=internalize,default<O2>,dce', `-internalize-public-api-list=${[...exports, ...MEMORY_BUILTINS].join(',')}`] : ['-passes=default<O2>,dce'];
   return measureSeq([
     [tool(major, 'llvm-link'), [...inputs, '-o', linked]],
-    [tool(major, 'opt'), [linked, `-passes=internalize,default<O2>,dce`, `-internalize-public-api-list=${api}`, '--cold-callsite-rel-freq=0', ...(btf ? [] : ['-strip-debug']), '-o', optimized]],
+    [tool(major, 'opt'), [linked, ...internalize, '--cold-callsite-rel-freq=0', ...(btf ? [] : ['-strip-debug']), '-o', optimized]],
     [
       tool(major, 'llc'),
       [
         optimized,
-        '-mcpu=generic',
+        ...(cpu ? [`-mcpu=${cpu}`] : []),
         '-O3',
         ...(inOrder ? ['--bpf-expand-memcpy-in-order'] : []),
         // LLVM 19/20 do not know the option (our linker passes it through the C API, which ignores it).
@@ -188,6 +207,163 @@ pub enum Event { Tick(u32), Data { len: u16, kind: u8 }, Idle }
   return { oursInputs: [bc, ...rlibs], pipelineInputs: [bc, ...memberFiles], exports: ['prog', 'LICENSE'] };
 }
 
+/**
+ * (d) The corpus of e2e/corpus: its discovery and helpers (corpus.ts, bundled with the object
+ * readers only), and the sources unpacked by `scripts/kernels.sh corpus` when it can.
+ */
+async function corpusSources() {
+  const { buildSync } = await import('esbuild');
+  const bundle = join(work, 'corpus.mjs');
+  buildSync({
+    entryPoints: [join(ROOT, 'e2e/corpus/corpus.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: bundle,
+    logLevel: 'warning',
+    alias: { '@bpf-linker/core': join(ROOT, 'packages/linker-core/src/object/index.ts') },
+  });
+  const corpus = await import(pathToFileURL(bundle).href);
+  const st = spawnSync('bash', [join(ROOT, 'scripts/kernels.sh'), 'corpus'], { encoding: 'utf8', timeout: 600_000 });
+  const root = st.status === 0 ? st.stdout.trim() : undefined;
+  const missing = root ? undefined : `gobpf and the kernel selftests are missing (scripts/kernels.sh corpus: ${(st.stderr ?? '').trim().split('\n').pop()})`;
+  const sources = [...corpus.discoverCilium(), ...(root ? [...corpus.discoverGobpf(root), ...corpus.discoverSelftests(root)] : [])];
+  return { corpus, sources, missing };
+}
+
+/** `measure` that reports a failure instead of throwing. */
+function tryMeasure(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    return { failed: String(e.message).split('\n').find((l) => /error/i.test(l)) ?? String(e.message).split('\n')[1] ?? 'failed' };
+  }
+}
+
+/**
+ * Links every corpus program as the corpus test does (`--btf` plus its flags, default mode: no
+ * export list), and the same bitcode through llvm-link + opt (no internalize) + llc with the same
+ * CPU; one run each, interleaved, summed over the objects.
+ */
+/**
+ * The core's linkSync in one long-lived process (bench/resident-linker.ts), as the build runner
+ * (runSteps) links the programs of one build: `link(inputs, output)` resolves to the round-trip
+ * wall time in ms; `startMs` is the process's start until it is ready.
+ */
+async function startResident() {
+  const { buildSync } = await import('esbuild');
+  const { spawn } = await import('node:child_process');
+  const bundle = join(work, 'resident-linker.cjs');
+  buildSync({ entryPoints: [join(ROOT, 'bench/resident-linker.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, external: ['koffi'], logLevel: 'warning' });
+  let child;
+  let waiting = [];
+  let startMs = 0;
+  // (Re)starts the process: an LLVM fatal error (pyperf600's branch range) ends it, as it ends the CLI.
+  const start = async () => {
+    const t0 = process.hrtime.bigint();
+    child = spawn(process.execPath, [bundle], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') } });
+    let buffer = '';
+    // A write racing the process's end fails with EPIPE; the exit handler reports the link.
+    child.stdin.on('error', () => {});
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buffer += d;
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        waiting.shift()?.(line);
+      }
+    });
+    child.on('exit', () => {
+      child = undefined;
+      const pending = waiting;
+      waiting = [];
+      for (const w of pending) w(JSON.stringify({ ok: false, error: 'the process ended (LLVM fatal error)' }));
+    });
+    await next();
+    startMs += Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const next = () => new Promise((resolve) => waiting.push(resolve));
+  await start();
+  return {
+    get startMs() {
+      return startMs;
+    },
+    async link(inputs, output) {
+      if (!child) await start();
+      const t = process.hrtime.bigint();
+      const reply = next();
+      child.stdin.write(`${JSON.stringify({ inputs, output })}\n`);
+      const r = JSON.parse(await reply);
+      const ms = Number(process.hrtime.bigint() - t) / 1e6;
+      return r.ok ? { ms } : { failed: r.error };
+    },
+    stop: () => child?.stdin.end(),
+  };
+}
+
+async function corpusCase(major, corpus, sources) {
+  const dir = join(work, `corpus-${major}`);
+  mkdirSync(dir, { recursive: true });
+  log(`compiling ${sources.length} corpus programs with clang-${major}…`);
+  const compiled = await corpus.pool(sources, Math.max(1, Math.min(2, cpus().length)), async (s) => {
+    const bc = join(dir, `${s.id.replace(/\//g, '_')}.bc`);
+    const r = await corpus.run(tool(major, 'clang'), ['-target', s.target, INC, ...s.flags, '-emit-llvm', '-c', s.file, '-o', bc]);
+    return r.status === 0 ? { s, bc } : { s, failed: `clang-${major}: ${r.stderr.trim().split('\n')[0]}` };
+  });
+  const results = [];
+  const resident = await startResident();
+  let i = 0;
+  for (const c of compiled) {
+    if (++i % 50 === 0) log(`  ${i}/${compiled.length}`);
+    if (c.failed) {
+      results.push({ id: c.s.id, failed: c.failed });
+      continue;
+    }
+    // Without --cpu our linker generates code for the CPU the bitcode was compiled for: clang's
+    // -mcpu, else that clang's default (v3 since LLVM 20, generic = v1 before). llc gets it as
+    // -mcpu: LLVM 19's BPF backend ignores the functions' target-cpu.
+    const cpuIndex = c.s.linkFlags.indexOf('--cpu');
+    const mcpu = c.s.flags.find((f) => f.startsWith('-mcpu='))?.slice('-mcpu='.length);
+    const cpu = cpuIndex >= 0 ? c.s.linkFlags[cpuIndex + 1] : (mcpu ?? (major >= 20 ? 'v3' : 'generic'));
+    const o = tryMeasure(() => ours([c.bc], join(dir, 'ours.o'), ['--btf', ...c.s.linkFlags]));
+    const p = tryMeasure(() => pipeline(major, [c.bc], join(dir, 'pipe.o'), null, { btf: true, cpu }));
+    // The corpus links take no flags but --btf, which is all the in-process link passes.
+    const r = c.s.linkFlags.length === 0 ? await resident.link([c.bc], join(dir, 'resident.o')) : { failed: 'has link flags' };
+    const failed = o.failed || p.failed ? `ours: ${o.failed ?? 'ok'}; pipeline: ${p.failed ?? 'ok'}` : undefined;
+    results.push({ id: c.s.id, ours: o, pipe: p, resident: r, failed });
+  }
+  resident.stop();
+  results.residentStartMs = resident.startMs;
+  return results;
+}
+
+function corpusRows(major, results) {
+  const ok = results.filter((r) => !r.failed);
+  const sum = (f) => ok.reduce((a, r) => a + f(r), 0);
+  const oursMs = sum((r) => r.ours.ms);
+  const pipeMs = sum((r) => r.pipe.ms);
+  const stages = {};
+  for (const r of ok) for (const [k, v] of Object.entries(r.ours.stages)) stages[k] = (stages[k] ?? 0) + v;
+  const stageTotal = Object.values(stages).reduce((a, b) => a + b, 0);
+  const di = stages['debug-info'] ?? 0;
+  const ratios = ok.map((r) => r.ours.ms / r.pipe.ms);
+  // The links where LLVM's work outweighs starting processes: the tenth that takes the pipeline longest.
+  const heavy = [...ok].sort((a, b) => b.pipe.ms - a.pipe.ms).slice(0, Math.max(1, Math.round(ok.length / 10)));
+  const heavyRatio = heavy.reduce((a, r) => a + r.ours.ms, 0) / heavy.reduce((a, r) => a + r.pipe.ms, 0);
+  // In one process: the objects both other sides linked, plus that process's start, once.
+  const inProcess = ok.filter((r) => !r.resident.failed);
+  const residentMs = inProcess.reduce((a, r) => a + r.resident.ms, 0) + (results.residentStartMs ?? 0);
+  const residentPipeMs = inProcess.reduce((a, r) => a + r.pipe.ms, 0);
+  return {
+    resident: `| LLVM ${major} | ${inProcess.length} | ${(residentMs / 1000).toFixed(1)} | ${(residentPipeMs / 1000).toFixed(1)} | ${(residentMs / residentPipeMs).toFixed(2)}× | ${(results.residentStartMs ?? 0).toFixed(0)} ms |`,
+    row: `| LLVM ${major} | ${ok.length} | ${(oursMs / 1000).toFixed(1)} | ${(pipeMs / 1000).toFixed(1)} | ${(oursMs / pipeMs).toFixed(2)}× | ${median(ratios).toFixed(2)}× | ${heavyRatio.toFixed(2)}× | ${(di / 1000).toFixed(2)} s = ${((100 * di) / oursMs).toFixed(1)}% (${((100 * di) / stageTotal).toFixed(1)}% of stages) |`,
+    stages: `| LLVM ${major} | ${Object.entries(stages).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ')} | ${((oursMs - stageTotal) / 1000).toFixed(1)} s |`,
+    failed: results.filter((r) => r.failed).map((r) => `${r.id} (${r.failed})`),
+  };
+}
+
 function row(label, o, p) {
   const ratio = o.ms / p.ms;
   return `| ${label} | ${o.ms.toFixed(0)} | ${p.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${o.rssMb.toFixed(0)} | ${p.rssMb.toFixed(0)} |`;
@@ -215,13 +391,14 @@ function stageLine(label, s) {
 const report = [];
 const out = (l = '') => report.push(l);
 const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
-out(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpuModel}, Node ${process.version}; median of ${RUNS} runs (large inputs: ${Math.max(3, Math.ceil(RUNS / 2))}).`);
-out();
-out('Both sides use the same libLLVM major, the same export list and the same LLVM options (`--cold-callsite-rel-freq=0`, `--bpf-disable-trap-unreachable` on LLVM ≥ 21, `--bpf-expand-memcpy-in-order` for Rust only, `default<O2>,dce`, codegen -O3); debug info is kept (BTF) unless noted. Times are wall clock of whole processes, including process start and loading libLLVM.');
+const SEED_CASES = ['a', 'b', 'c'].filter((c) => CASES.has(c));
+if (SEED_CASES.length) out(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpuModel}, Node ${process.version}; median of ${RUNS} runs (large inputs: ${Math.max(3, Math.ceil(RUNS / 2))}).`);
+if (SEED_CASES.length) out();
+if (SEED_CASES.length) out('Both sides use the same libLLVM major, the same export list, the CPU the bitcode was compiled for (no `--cpu`, no `-mcpu`) and the same LLVM options (`--cold-callsite-rel-freq=0`, `--bpf-disable-trap-unreachable` on LLVM ≥ 21, `--bpf-expand-memcpy-in-order` for Rust only, `default<O2>,dce`, codegen -O3); debug info is kept (BTF) unless noted. Times are wall clock of whole processes, including process start and loading libLLVM.');
 
 const timingsRows = [];
 const guardRows = [];
-for (const major of MAJORS) {
+for (const major of SEED_CASES.length ? MAJORS : []) {
   log(`== LLVM ${major}`);
   out();
   out(`### LLVM ${major}`);
@@ -230,48 +407,52 @@ for (const major of MAJORS) {
   out('|---|---|---|---|---|---|');
 
   // (a) seed example
-  const seedDir = join(work, `seed-${major}`);
-  mkdirSync(seedDir, { recursive: true });
-  const libBc = compileC(major, join(ROOT, 'examples/seed/lib.c'), join(seedDir, 'lib.bc'));
-  const progBc = compileC(major, join(ROOT, 'examples/seed/program.c'), join(seedDir, 'program.bc'));
-  const exportsSeed = ['xdp_prog', 'kprobe_prog', 'counters', 'LICENSE'];
-  const seedOurs = summarize(repeat(RUNS, () => ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`])));
-  const seedPipe = summarize(repeat(RUNS, () => pipeline(major, [progBc, libBc], join(seedDir, 'pipe.o'), exportsSeed, { btf: true })));
-  out(row('(a) seed example', seedOurs, seedPipe));
-  timingsRows.push(stageLine(`LLVM ${major} (a) seed`, seedOurs));
-  // What the crash watcher costs (a second process started at the first link, see crash-guard.ts):
-  // the same link with it switched off, runs interleaved so machine noise hits both alike.
-  const guarded = [];
-  const unguarded = [];
-  for (let i = 0; i < Math.max(RUNS, 9); i++) {
-    guarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`]));
-    unguarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`], { ...process.env, BPF_LINKER_CRASH_GUARD: '0' }));
+  if (CASES.has('a')) {
+    const seedDir = join(work, `seed-${major}`);
+    mkdirSync(seedDir, { recursive: true });
+    const libBc = compileC(major, join(ROOT, 'examples/seed/lib.c'), join(seedDir, 'lib.bc'));
+    const progBc = compileC(major, join(ROOT, 'examples/seed/program.c'), join(seedDir, 'program.bc'));
+    const exportsSeed = ['xdp_prog', 'kprobe_prog', 'counters', 'LICENSE'];
+    const seedOurs = summarize(repeat(RUNS, () => ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`])));
+    const seedPipe = summarize(repeat(RUNS, () => pipeline(major, [progBc, libBc], join(seedDir, 'pipe.o'), exportsSeed, { btf: true })));
+    out(row('(a) seed example', seedOurs, seedPipe));
+    timingsRows.push(stageLine(`LLVM ${major} (a) seed`, seedOurs));
+    // What the crash watcher costs (a second process started at the first link, see crash-guard.ts):
+    // the same link with it switched off, runs interleaved so machine noise hits both alike.
+    const guarded = [];
+    const unguarded = [];
+    for (let i = 0; i < Math.max(RUNS, 9); i++) {
+      guarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`]));
+      unguarded.push(ours([progBc, libBc], join(seedDir, 'ours.o'), ['--btf', `--export=${exportsSeed.join(',')}`], { ...process.env, BPF_LINKER_CRASH_GUARD: '0' }));
+    }
+    guardRows.push(`| LLVM ${major} (a) seed | ${summarize(guarded).ms.toFixed(0)} | ${summarize(unguarded).ms.toFixed(0)} | ${(summarize(guarded).ms - summarize(unguarded).ms).toFixed(0)} |`);
   }
-  guardRows.push(`| LLVM ${major} (a) seed | ${summarize(guarded).ms.toFixed(0)} | ${summarize(unguarded).ms.toFixed(0)} | ${(summarize(guarded).ms - summarize(unguarded).ms).toFixed(0)} |`);
 
   // (b) generated large C input
-  const programs = QUICK ? 25 : 200;
-  const fns = 20;
-  const largeDir = join(work, `large-${major}-${programs}`);
-  const sources = generateLargeC(largeDir, programs, fns);
-  log(`compiling ${sources.length} C modules with clang-${major}…`);
-  await compileMany(major, sources.map((s) => [s, s.replace(/\.c$/, '.bc')]));
-  const largeInputs = sources.map((s) => s.replace(/\.c$/, '.bc'));
-  const exportsLarge = [...Array.from({ length: programs }, (_, i) => `prog_${i}`), 'stats', 'LICENSE'];
-  const exportFile = join(largeDir, 'exports.txt');
-  writeFileSync(exportFile, exportsLarge.join('\n'));
   const largeRuns = Math.max(3, Math.ceil(RUNS / 2));
-  for (const btf of [true, false]) {
-    const label = `(b) ${programs} modules, ${programs * fns} functions${btf ? '' : ', no debug info'}`;
-    log(label);
-    const o = summarize(repeat(largeRuns, () => ours(largeInputs, join(largeDir, 'ours.o'), [...(btf ? ['--btf'] : []), '--export-symbols', exportFile])));
-    const p = summarize(repeat(largeRuns, () => pipeline(major, largeInputs, join(largeDir, 'pipe.o'), exportsLarge, { btf })));
-    out(row(label, o, p));
-    timingsRows.push(stageLine(`LLVM ${major} ${label}`, o));
+  const fns = 20;
+  if (CASES.has('b')) {
+    const programs = QUICK ? 25 : 200;
+    const largeDir = join(work, `large-${major}-${programs}`);
+    const sources = generateLargeC(largeDir, programs, fns);
+    log(`compiling ${sources.length} C modules with clang-${major}…`);
+    await compileMany(major, sources.map((s) => [s, s.replace(/\.c$/, '.bc')]));
+    const largeInputs = sources.map((s) => s.replace(/\.c$/, '.bc'));
+    const exportsLarge = [...Array.from({ length: programs }, (_, i) => `prog_${i}`), 'stats', 'LICENSE'];
+    const exportFile = join(largeDir, 'exports.txt');
+    writeFileSync(exportFile, exportsLarge.join('\n'));
+    for (const btf of [true, false]) {
+      const label = `(b) ${programs} modules, ${programs * fns} functions${btf ? '' : ', no debug info'}`;
+      log(label);
+      const o = summarize(repeat(largeRuns, () => ours(largeInputs, join(largeDir, 'ours.o'), [...(btf ? ['--btf'] : []), '--export-symbols', exportFile])));
+      const p = summarize(repeat(largeRuns, () => pipeline(major, largeInputs, join(largeDir, 'pipe.o'), exportsLarge, { btf })));
+      out(row(label, o, p));
+      timingsRows.push(stageLine(`LLVM ${major} ${label}`, o));
+    }
   }
 
   // (c) Rust crate (rustc's bitcode is LLVM 22)
-  if (major >= 22) {
+  if (major >= 22 && CASES.has('c')) {
     const rust = rustCase(join(work, 'rust'));
     if (rust) {
       const o = summarize(repeat(RUNS, () => ours(rust.oursInputs, join(work, 'rust', 'ours.o'), ['--btf', `--export=${rust.exports.join(',')}`])));
@@ -284,6 +465,7 @@ for (const major of MAJORS) {
   }
 
   // Debug-info curve: codegen time with and without debug info as the module grows.
+  if (!CASES.has('b')) continue;
   out();
   out(`Debug info cost, LLVM ${major} (our per-stage times, ms; median of ${largeRuns}):`);
   out();
@@ -302,25 +484,95 @@ for (const major of MAJORS) {
   }
 }
 
-out();
-out('Our per-stage times (ms, from the linker\'s own timings) and the time outside the LLVM-dominated stages (link, optimize, codegen) — process start, loading libLLVM, reading inputs, the debug-info walk, writing:');
-out();
-out('| case | stages | outside link/optimize/codegen |');
-out('|---|---|---|');
-for (const r of timingsRows) out(r);
+if (timingsRows.length) {
+  out();
+  out('Our per-stage times (ms, from the linker\'s own timings) and the time outside the LLVM-dominated stages (link, optimize, codegen) — process start, loading libLLVM, reading inputs, the debug-info walk, writing:');
+  out();
+  out('| case | stages | outside link/optimize/codegen |');
+  out('|---|---|---|');
+  for (const r of timingsRows) out(r);
+}
 
-out();
-out('The crash watcher (a process that reports a crash inside libLLVM naming the input; BPF_LINKER_CRASH_GUARD=0 switches it off), median ms of interleaved runs:');
-out();
-out('| case | with watcher | without | cost |');
-out('|---|---|---|---|');
-for (const r of guardRows) out(r);
+if (guardRows.length) {
+  out();
+  out('The crash watcher (a process that reports a crash inside libLLVM naming the input; BPF_LINKER_CRASH_GUARD=0 switches it off), median ms of interleaved runs:');
+  out();
+  out('| case | with watcher | without | cost |');
+  out('|---|---|---|---|');
+  for (const r of guardRows) out(r);
+}
+
+// (d) the third-party C corpus
+const corpusReport = [];
+if (CASES.has('d')) {
+  const c = (l = '') => corpusReport.push(l);
+  const { corpus, sources: all, missing } = await corpusSources();
+  // --quick: every tenth program (the list is sorted: cilium, gobpf, selftests alike).
+  const sources = QUICK ? all.filter((_, i) => i % 10 === 0) : all;
+  const rows = [];
+  const starts = [];
+  for (const major of MAJORS) {
+    log(`== (d) corpus, LLVM ${major}`);
+    rows.push(corpusRows(major, await corpusCase(major, corpus, sources)));
+    // What one process start costs on each side, under the same load (median of 5).
+    const startMs = (steps) => median(repeat(5, () => measureSeq(steps).ms));
+    starts.push(
+      `| LLVM ${major} | ${startMs([[process.execPath, ['-e', '0']]]).toFixed(0)} | ${startMs([[process.execPath, [CLI, '--version']]]).toFixed(0)} | ` +
+        `${startMs(['llvm-link', 'opt', 'llc'].map((t) => [tool(major, t), ['--version']])).toFixed(0)} |`,
+    );
+  }
+
+  c('### (d) The third-party C corpus');
+  c();
+  c(
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpuModel}, Node ${process.version}; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(', ')}. ` +
+      `${BTF_RULES ? `With BPF_LINKER_BTF_RULES=${BTF_RULES}. ` : ''}${sources.length} programs${QUICK ? ` (--quick: every tenth of ${all.length})` : ''} of e2e/corpus (cilium/ebpf testdata, gobpf, the kernel's BPF selftests)${missing ? `; ${missing}` : ''}, ` +
+      'each compiled by clang-N to bitcode with its own flags and linked as the corpus test links it (`--btf`, no export list: nothing internalized; no `--cpu`: the CPU the bitcode was compiled for), ' +
+      'against `llvm-link` + `opt -passes=default<O2>,dce` (no internalize) + `llc -O3 -mcpu=X` of the same bitcode, X the CPU our linker picks (clang\'s `-mcpu`, else that clang\'s default: v1 for clang-19, v3 for clang-22). One run per object, ours and the pipeline interleaved; wall times of whole processes summed over the objects.',
+  );
+  c();
+  c('| bitcode | objects | ours (s) | llvm-link+opt+llc (s) | ratio of sums | median ratio per object | ratio on the heaviest tenth | debug-info stage (share of our wall time) |');
+  c('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) c(r.row);
+  c();
+  c('The same links with the core\'s `linkSync` in one long-lived process (bench/resident-linker.ts), as the build runner (`runSteps`: `bpf-turbo build`, the Nx link executor) links the programs of one build: libLLVM is loaded once, and no process starts per object. Round-trip wall time per object, interleaved with the runs above, plus that process\'s start:');
+  c();
+  c('| bitcode | objects | ours in one process (s) | llvm-link+opt+llc (s) | ratio | its starts |');
+  c('|---|---|---|---|---|---|');
+  for (const r of rows) c(r.resident);
+  c();
+  c('Our stages summed over the corpus (s), and the rest of our wall time (process start, loading the CLI and libLLVM, argument and option checks):');
+  c();
+  c('| bitcode | stages | rest |');
+  c('|---|---|---|');
+  for (const r of rows) c(r.stages);
+  c();
+  c('Starting processes, per object (ms, median of 5 after the corpus):');
+  c();
+  c('| bitcode | `node -e 0` | `bpf-linker --version` | `llvm-link`, `opt`, `llc --version` |');
+  c('|---|---|---|---|');
+  for (const r of starts) c(r);
+  const failed = rows.flatMap((r, i) => r.failed.map((f) => `LLVM ${MAJORS[i]}: ${f}`));
+  if (failed.length) {
+    c();
+    c(`Left out (failed on one side or both): ${failed.join('; ')}.`);
+  }
+}
 
 const text = report.join('\n');
-console.log(text);
+const corpusText = corpusReport.join('\n');
+if (text) console.log(text);
+if (corpusText) console.log(`\n${corpusText}`);
 if (WRITE) {
   const readme = join(ROOT, 'bench/README.md');
-  const head = existsSync(readme) ? readFileSync(readme, 'utf8').split('<!-- results -->')[0] : '';
-  writeFileSync(readme, `${head}<!-- results -->\n\n${text}\n`);
+  const current = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+  const corpusBlock = `<!-- corpus -->\n\n${corpusText}\n\n<!-- /corpus -->\n`;
+  if (ALL_CASES) {
+    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${corpusBlock}`);
+  } else if (current.includes('<!-- corpus -->')) {
+    writeFileSync(readme, current.replace(/<!-- corpus -->[\s\S]*<!-- \/corpus -->\n?/, corpusBlock));
+  } else {
+    writeFileSync(readme, `${current.trimEnd()}\n\n${corpusBlock}`);
+  }
 }
 rmSync(work, { recursive: true, force: true });
