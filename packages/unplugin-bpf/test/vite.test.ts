@@ -204,9 +204,9 @@ describe('vite dev server', () => {
   });
 
   it('keeps answering requests while a long build runs', async () => {
-    // A program big enough that compiling and linking it takes seconds (300 programs took 0.9 s
-    // on an idle machine once discovery stopped spawning processes: too close to the bound).
-    const programs = Array.from({ length: 800 }, (_, i) => `SEC("xdp") int p${i}(struct xdp_md *ctx) { __u32 k = ${i % 64}; __u64 *v = bpf_map_lookup_elem(&m, &k); if (v) *v += ${i}; return XDP_PASS; }`);
+    // A program big enough that compiling and linking it takes seconds on a fast machine too
+    // (300 programs once took 0.9 s here: the bounds below must hold with a wide margin).
+    const programs = Array.from({ length: 2000 }, (_, i) => `SEC("xdp") int p${i}(struct xdp_md *ctx) { __u32 k = ${i % 64}; __u64 *v = bpf_map_lookup_elem(&m, &k); if (v) *v += ${i}; return XDP_PASS; }`);
     write(
       project,
       'src/heavy.bpf.c',
@@ -231,7 +231,7 @@ describe('vite dev server', () => {
     // waited even half as long as the link, which a link on the server's thread would block.
     const link = event.steps.find((s) => s.kind === 'link')!.durationMs;
     expect(event.durationMs).toBeGreaterThan(1000);
-    expect(link).toBeGreaterThan(500);
+    expect(link).toBeGreaterThan(400);
     expect(latencies.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...latencies)).toBeLessThan(link / 2);
   });
