@@ -15,7 +15,7 @@
  * planTurbo returns plain edits (JsonEdit lists per file); init applies or checks them.
  */
 import { posix } from 'node:path';
-import { BPF_CONFIG_FILE, buildEnvFor, isRustProgram, planBuild, type BpfProjectConfig, type BpfProjectRef, type BuildPlan } from '@bpf-linker/core';
+import { BPF_CONFIG_FILE, LINKER_RUNTIME_ENV, buildEnvFor, isRustProgram, planBuild, type BpfProjectConfig, type BpfProjectRef, type BuildPlan } from '@bpf-linker/core';
 import type { JsonEdit } from './jsonc-edit';
 import { PIN_FILE } from './pin';
 import type { PackageManager, TurboWorkspace } from './workspace';
@@ -35,8 +35,11 @@ export const TURBO_SCHEMA = 'https://turborepo.com/schema.json';
  */
 export const crateCommand = (command: 'build' | 'verify' | 'inspect') => ['npx', '--no-install', 'bpf-turbo', command];
 
-/** Variables cargo and rustup need at run time that do not change the output (not hashed). */
-export const PASS_THROUGH_ENV = ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE'];
+/**
+ * Variables cargo, rustup and the linker need at run time that do not change the output (not
+ * hashed; turbo's strict mode would otherwise hide them from the task).
+ */
+export const PASS_THROUGH_ENV = ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE', ...LINKER_RUNTIME_ENV];
 
 export interface TaskDefinition {
   dependsOn?: string[];

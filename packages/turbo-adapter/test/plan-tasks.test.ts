@@ -52,7 +52,7 @@ describe('planTurbo', () => {
     expect(turbo.tasks['bpf:build']).toMatchObject({
       dependsOn: ['^bpf:build'],
       env: ['BPF_CLANG', 'BPF_LINKER_LLVM', 'RUSTC', 'CARGO', 'RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'RUSTUP_TOOLCHAIN'],
-      passThroughEnv: ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE'],
+      passThroughEnv: ['HOME', 'CARGO_HOME', 'RUSTUP_HOME', 'CARGO_NET_OFFLINE', 'BPF_LINKER_READ_TIMEOUT', 'BPF_LINKER_CODEGEN_TIMEOUT', 'BPF_LINKER_CRASH_GUARD'],
     });
     expect(turbo.tasks['bpf:verify']).toEqual({ dependsOn: ['bpf:build'], cache: false });
     expect(turbo.tasks['bpf:inspect']).toEqual({ dependsOn: ['bpf:build'], inputs: [], outputs: [] });

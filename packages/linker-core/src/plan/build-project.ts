@@ -26,6 +26,12 @@ export const BUILD_ENV: Readonly<Record<string, readonly StepKind[]>> = {
   RUSTUP_TOOLCHAIN: ['cargo'],
 };
 
+/**
+ * Variables the linker reads at run time that never change what it writes (time limits, the
+ * crash watcher): a build system passes them through without hashing them.
+ */
+export const LINKER_RUNTIME_ENV: readonly string[] = ['BPF_LINKER_READ_TIMEOUT', 'BPF_LINKER_CODEGEN_TIMEOUT', 'BPF_LINKER_CRASH_GUARD'];
+
 /** The variables of BUILD_ENV that steps of these kinds read. */
 export function buildEnvFor(kinds: Iterable<StepKind>): string[] {
   const want = new Set(kinds);
