@@ -120,7 +120,9 @@ describe('bpf-linker verify: errors', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: bpf-linker verify [OPTIONS] <OBJECT>...');
     expect(help.stdout).toMatch(/--json[\s\S]*--logs[\s\S]*--log-size <BYTES>[\s\S]*--libbpf <PATH>/);
-    expect(help.stdout).toContain('Exit status: 0 every program accepted, 1 a program was rejected, 2 verification could not run');
+    expect(help.stdout).toContain('Exit status, the first that applies (over all objects):');
+    expect(help.stdout).toMatch(/^ {2}2 {2}an object could not be verified at all[\s\S]*^ {2}1 {2}the verifier \(or libbpf\) rejected a program\n {2}3 {2}the kernel refused a program \(REFUSED\)[\s\S]*^ {2}0 {2}every program accepted$/m);
+    expect(help.stdout).toMatch(/^ {2}REFUSED {3}refused by the kernel/m);
   });
 });
 

@@ -4,9 +4,14 @@ import { LinkError, formatVerifyResult, inspectObject, readingObject, verifyObje
 import { errorJson, parseCommandArgs, printError, readBpfObjectFile, usage, type CommandFlag } from './common';
 
 export const VERIFY_HELP = `Loads every program of each BPF object into the running kernel's verifier, through libbpf, and
-reports a verdict per program: OK with the verifier's statistics, or REJECTED with the verifier's
-log. Each program gets its own verdict: when one is rejected, the others are loaded again one at a
-time. Nothing stays loaded or pinned (maps asking for pinning are not pinned).
+reports a verdict per program:
+  OK        accepted, with the verifier's statistics
+  REJECTED  rejected by the verifier (with its log), or by libbpf before it (with libbpf's reason)
+  REFUSED   refused by the kernel, whatever its code, so not verified: not permitted here (EPERM),
+            not supported by this kernel (ENOTSUPP, EOPNOTSUPP), or its attach target is not in
+            this kernel (ENOENT, ESRCH: an fentry/fexit function that does not exist)
+Each program gets its own verdict: when one fails, the others are loaded again one at a time.
+Nothing stays loaded or pinned (maps asking for pinning are not pinned).
 
 Usage: bpf-linker verify [OPTIONS] <OBJECT>...
 
@@ -22,8 +27,12 @@ Options:
 
 Needs root, or CAP_BPF with CAP_PERFMON (tracing) and CAP_NET_ADMIN (networking programs).
 
-Exit status: 0 every program accepted, 1 a program was rejected, 2 verification could not run
-(no permission, no libbpf, not a BPF object or a corrupt one).
+Exit status, the first that applies (over all objects):
+  2  an object could not be verified at all: no permission to load any of its programs (not
+     root), no libbpf, not a BPF object or a corrupt one
+  1  the verifier (or libbpf) rejected a program
+  3  the kernel refused a program (REFUSED), so it was not verified, and none was rejected
+  0  every program accepted
 `;
 
 const FLAGS: readonly CommandFlag[] = [
@@ -34,8 +43,20 @@ const FLAGS: readonly CommandFlag[] = [
   { long: 'help', short: 'h' },
 ];
 
+const EXIT_ACCEPTED = 0;
 const EXIT_REJECTED = 1;
 const EXIT_CANNOT_VERIFY = 2;
+const EXIT_REFUSED = 3;
+/** The order in which exit statuses apply over all objects: an object not verified at all outranks a rejection, a rejection a refusal. */
+const EXIT_PRECEDENCE = [EXIT_CANNOT_VERIFY, EXIT_REJECTED, EXIT_REFUSED, EXIT_ACCEPTED];
+
+const firstApplying = (a: number, b: number) => (EXIT_PRECEDENCE.indexOf(a) <= EXIT_PRECEDENCE.indexOf(b) ? a : b);
+
+/** A rejection says the program is wrong; a refusal only that this kernel would not take it. */
+function exitStatus(result: VerifyResult): number {
+  if (result.accepted) return EXIT_ACCEPTED;
+  return result.programs.some((p) => !p.accepted && p.refused === undefined) ? EXIT_REJECTED : EXIT_REFUSED;
+}
 
 export function runVerify(argv: readonly string[]): number {
   let json = false;
@@ -57,7 +78,7 @@ export function runVerify(argv: readonly string[]): number {
     const libbpf = flags.get('libbpf');
     if (typeof libbpf === 'string') options.libbpfPath = libbpf;
 
-    let status = 0;
+    let status = EXIT_ACCEPTED;
     const entries: object[] = [];
     for (const path of positionals) {
       let result: VerifyResult;
@@ -71,12 +92,12 @@ export function runVerify(argv: readonly string[]): number {
         });
         result = verifyingObject(path, () => verifyObject(bytes, { ...options, objectName: objectName(path), file: path }));
       } catch (e) {
-        status = EXIT_CANNOT_VERIFY;
+        status = firstApplying(status, EXIT_CANNOT_VERIFY);
         if (json) entries.push({ path, error: errorJson(e) });
         else printError(e);
         continue;
       }
-      if (!result.accepted) status = Math.max(status, EXIT_REJECTED);
+      status = firstApplying(status, exitStatus(result));
       if (json) entries.push({ path, ...result });
       else process.stdout.write(formatVerifyResult(result, { label: path, logs: options.logLevel !== undefined }));
     }

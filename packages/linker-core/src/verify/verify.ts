@@ -11,6 +11,11 @@
  *      with bpf_program__set_autoload), so one rejection cannot hide another program's verdict;
  *   3. a rejected program is loaded alone once more at log level 1, for the verifier's
  *      instruction trace (with source lines from BTF) that ends with the reason.
+ *
+ * A program that fails is either rejected (the verifier, or libbpf, found something wrong with
+ * it) or refused: the kernel would not take it here at all, whatever its code (not permitted,
+ * not supported, its attach target missing), so it was not verified. Only when every program is
+ * refused for lack of permission does the whole object fail with BPF_NOT_PERMITTED.
  */
 import { crashStep, startCrashGuard } from '../crash-guard';
 import { constants, release } from 'node:os';
@@ -68,8 +73,10 @@ export interface ProgramVerdict {
   code?: string;
   /** `Permission denied`, … for a failed load. */
   error?: string;
-  /** One-paragraph reason for a rejection: the verifier's message, else libbpf's, else `error`. */
+  /** One-paragraph reason for a failed load: the verifier's message, else libbpf's, else `error`. */
   reason?: string;
+  /** Set when the kernel refused the program instead of the verifier rejecting it: not verified. */
+  refused?: ProgramRefusal;
   /** The verifier's log: statistics for accepted programs, the level-1 log for rejected ones. */
   log: string;
   /** The log did not fit in maxLogSize; `log` holds its tail. */
@@ -79,9 +86,22 @@ export interface ProgramVerdict {
   messages: LibbpfMessage[];
 }
 
+/**
+ * Why the kernel would not load a program, whatever its code: not permitted here (EPERM), not
+ * supported by this kernel (ENOTSUPP, EOPNOTSUPP), or something it attaches to or needs is not
+ * in this kernel (ENOENT, ESRCH: an `fentry/` target, a kernel function).
+ */
+export interface ProgramRefusal {
+  errno: number;
+  /** `EPERM`, `ENOTSUPP`, `EOPNOTSUPP`, `ENOENT`, `ESRCH` */
+  code: string;
+  /** What the errno means for this program, in a few words; the verdict's `reason` has the kernel's or libbpf's own words. */
+  reason: string;
+}
+
 export interface VerifyResult {
   objectName: string;
-  /** Every program was accepted. */
+  /** Every program was accepted (none rejected, none refused). */
   accepted: boolean;
   programs: ProgramVerdict[];
   /** libbpf's messages from the load of the whole object. */
@@ -93,8 +113,21 @@ export interface VerifyResult {
   kernel: string;
 }
 
-const { EPERM, ENOSPC } = constants.errno;
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const { EPERM, ENOSPC, ENOENT, ESRCH, EOPNOTSUPP } = constants.errno;
+/** The kernel's internal "not supported" (include/linux/errno.h), which reaches user space as is; libc has no name for it. */
+const ENOTSUPP = 524;
+const ERRNO_NAMES = new Map<number, string>([...Object.entries(constants.errno).map(([name, n]): [number, string] => [n, name]), [ENOTSUPP, 'ENOTSUPP']]);
+
+/** errnos of a load the kernel refused whatever the program's code, and what each means for it. */
+const REFUSALS = new Map<number, string>([
+  [EPERM, 'not permitted to load this program here (CAP_NET_ADMIN for networking and CAP_PERFMON for tracing programs, or lockdown or an LSM forbids it)'],
+  [ENOTSUPP, 'not supported by this kernel'],
+  [EOPNOTSUPP, 'not supported by this kernel'],
+  [ENOENT, 'its attach target (or a kernel symbol it needs) is not in this kernel'],
+  [ESRCH, 'its attach target (or a kernel symbol it needs) is not in this kernel'],
+]);
+/** libbpf's closing lines for any failed load, which say nothing about why. */
+const GENERIC_FAILURE = /failed to (load( object)?|prepare load attributes)\b/;
 /** BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS */
 const LOG_LEVEL1 = 1;
 const LOG_STATS = 4;
@@ -130,7 +163,6 @@ export function verifyObject(bytes: Uint8Array, options: VerifyOptions = {}): Ve
   const all = crashStep({ step: 'opening', file: options.file ?? objectName, library: 'libbpf', hint: 'the object is probably corrupt: `bpf-linker inspect` it, or link it again' }, () =>
     loader.load(undefined, level),
   );
-  if (all.status !== 0 && isNotPermitted(all)) throw notPermitted();
 
   const programs: ProgramVerdict[] = [];
   for (const [name, first] of all.programs) {
@@ -154,6 +186,9 @@ export function verifyObject(bytes: Uint8Array, options: VerifyOptions = {}): Ve
     const status = result.loaded ? 0 : alone.status;
     programs.push(verdict(lib, name, { ...result, log: log.text, truncated: log.truncated }, status, alone.messages.filter((m) => m.level !== 'debug')));
   }
+  // One program refused with EPERM is that program's verdict (a tracing program without
+  // CAP_PERFMON); only when no program at all may be loaded is the whole object refused.
+  if (all.status === -EPERM && programs.every(lacksPermission)) throw notPermitted();
 
   return {
     objectName,
@@ -183,11 +218,18 @@ function verdict(lib: Libbpf, name: string, r: ProgramLoad, status: number, mess
     const errno = Math.abs(status);
     v.errno = errno;
     v.code = ERRNO_NAMES.get(errno);
-    v.error = libbpfStrerror(lib, errno);
-    const warnings = messages.filter((m) => m.level === 'warn' && !/failed to load( object)?\b/.test(m.text));
+    v.error = errno === ENOTSUPP ? 'Operation not supported' : libbpfStrerror(lib, errno);
+    const warnings = messages.filter((m) => m.level === 'warn' && !GENERIC_FAILURE.test(m.text));
     v.reason = rejectionReason(r.log) || warnings.map((m) => m.text).join('\n') || v.error;
+    const refusal = REFUSALS.get(errno);
+    if (refusal !== undefined) v.refused = { errno, code: v.code ?? `errno ${errno}`, reason: refusal };
   }
   return v;
+}
+
+/** Refused with EPERM before the verifier said anything: what every program gets without the right to bpf(). */
+function lacksPermission(p: ProgramVerdict): boolean {
+  return p.refused?.errno === EPERM && p.log === '';
 }
 
 /** Opens the object afresh for every load, so each load starts from libbpf's clean state. */
@@ -262,12 +304,6 @@ class Loader {
       }
     });
   }
-}
-
-/** bpf() itself was refused (libbpf's trivial-program probe failed), as opposed to a program. */
-function isNotPermitted(outcome: LoadOutcome): boolean {
-  const programs = [...outcome.programs.values()];
-  return outcome.status === -EPERM && programs.every((p) => !p.loaded && p.log === '');
 }
 
 function notPermitted(): LinkError {
