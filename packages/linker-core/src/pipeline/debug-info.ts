@@ -2,7 +2,10 @@
  * Stage: keep debug info for BTF (--btf) or strip it. With --btf:
  *  A. every function about to be internalized (and not dead) gets a local-to-unit subprogram so its BTF FUNC is
  *     `static`; a global FUNC would be verified by the kernel on its own (scalar return, checked
- *     arguments) and real programs would be rejected;
+ *     arguments) and real programs would be rejected. So do the memory builtins the module
+ *     defines (`ExportDecision.btfStatic`): their symbols stay global so LLVM's libcalls resolve,
+ *     but as global FUNCs the kernel refuses them (`Global function memmove() doesn't return
+ *     scalar`) in every loader but Aya's, which patches the BTF;
  *  B. one walk over the metadata reachable from what survives optimization repoints the old
  *     subprograms and makes the rest acceptable to the kernel's BTF checker (names, pointers,
  *     member order, data-carrying enums). Definitions that will be internal and unreachable are
@@ -30,7 +33,10 @@ import type { ModuleRef } from '../llvm/types';
 import type { ExportDecision } from './exports';
 
 export interface DebugInfoResult {
-  /** Functions whose subprogram was made local-to-unit (internalized ones that survive optimization). */
+  /**
+   * Functions whose subprogram was made local-to-unit: internalized ones that survive
+   * optimization, and the memory builtins kept for libcalls (`ExportDecision.btfStatic`).
+   */
   localizedSubprograms: string[];
   stripped: boolean;
   /** What the sanitizer did (--btf only). */
@@ -49,14 +55,19 @@ export function prepareDebugInfo(ctx: LlvmContext, m: ModuleRef, exports: Export
   const internalizedFunctions = exports.toInternalize.filter((s) => s.isFunction);
   let local: LocalizedSubprograms | undefined;
   let live: Set<bigint> | undefined;
-  // Without internalized functions step A has nothing to do, and for C neither has step B.
-  if (!c || internalizedFunctions.length > 0) {
+  // Without functions to make static step A has nothing to do, and for C neither has step B.
+  if (!c || internalizedFunctions.length > 0 || exports.btfStatic.length > 0) {
     live = liveDefinitions(ctx.lib, m, new Set(exports.toInternalize.map((s) => s.value)));
     // Dead functions keep their debug info untouched (and consistent): they are deleted before
-    // code generation, and their subprograms, if inlined somewhere, need no BTF linkage.
+    // code generation, and their subprograms, if inlined somewhere, need no BTF linkage. The
+    // builtins are kept, so always live.
     const liveSet = live;
-    local = makeSubprogramsLocal(di, m, internalizedFunctions.filter((s) => liveSet.has(s.value)).map((s) => s.value));
+    const toLocalize = internalizedFunctions.filter((s) => liveSet.has(s.value)).map((s) => s.value);
+    local = makeSubprogramsLocal(di, m, [...toLocalize, ...exports.btfStatic.map((s) => s.value)]);
     if (local.changed.length) logger.debug(`subprograms made local-to-unit: ${local.changed.join(', ')}`);
+    if (exports.btfStatic.length > 0) {
+      logger.debug(`memory builtins kept global but static in BTF (libcalls resolve, the kernel checks them in their callers): ${exports.btfStatic.map((s) => s.name).join(', ')}`);
+    }
   }
   const report = c ? repointSubprograms(di, m, local, live) : sanitizeDebugInfo(di, m, local, live);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;

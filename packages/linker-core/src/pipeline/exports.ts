@@ -5,6 +5,14 @@
  *  - internalize (--internalize): the libbpf-visible interface (programs, maps, license,
  *    version, non-static globals in data sections) plus any list.
  * Declarations (kfunc/ksym externs) are never internalized, in any mode.
+ *
+ * The memory builtins the module defines (Rust's compiler_builtins does) stay global symbols so
+ * LLVM's libcalls resolve, but their BTF FUNC is to be `static` (`btfStatic`): a global FUNC is
+ * verified by the kernel on its own, and memcpy/memmove/memset return a pointer and take `void *`
+ * arguments, which it refuses (`Global function memmove() doesn't return scalar`). Only Aya's
+ * loader patches that BTF; libbpf and cilium/ebpf load it as it is. A builtin the user exported by
+ * name (--export memmove, --export-symbols) is part of the product and keeps its global FUNC; with
+ * --disable-memory-builtins they are ordinary functions.
  */
 import type { LinkOptions } from '../options';
 import { MEMORY_BUILTINS } from '../options';
@@ -20,6 +28,11 @@ export interface ExportDecision {
   toInternalize: { value: ValueRef; name: string; isFunction: boolean }[];
   /** Names kept visible (definitions only). */
   kept: string[];
+  /**
+   * Kept function definitions whose BTF FUNC must be `static` all the same: the memory builtins,
+   * kept only so LLVM's libcalls resolve (not named by the user), in module order.
+   */
+  btfStatic: { value: ValueRef; name: string }[];
 }
 
 export function exportMode(options: Pick<LinkOptions, 'exports' | 'internalize'>): ExportMode {
@@ -43,8 +56,9 @@ function isLocal(linkage: number): boolean {
 
 export function decideExports(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): ExportDecision {
   const mode = exportMode(options);
-  const decision: ExportDecision = { mode, toInternalize: [], kept: [] };
-  const list = new Set(options.exports);
+  const decision: ExportDecision = { mode, toInternalize: [], kept: [], btfStatic: [] };
+  const named = new Set(options.exports);
+  const list = new Set(named);
   if (mode !== 'default' && !options.disableMemoryBuiltins) for (const b of MEMORY_BUILTINS) list.add(b);
 
   const consider = (value: ValueRef, isFunction: boolean, isAlias = false) => {
@@ -57,8 +71,12 @@ export function decideExports(lib: LlvmLibrary, m: ModuleRef, options: LinkOptio
     else if (list.has(name)) keep = true;
     else if (mode === 'internalize') keep = !isAlias && isLibbpfInterface(sectionOf(lib, value), isFunction);
     else keep = false;
-    if (keep) decision.kept.push(name);
-    else decision.toInternalize.push({ value, name, isFunction });
+    if (keep) {
+      decision.kept.push(name);
+      if (isFunction && !options.disableMemoryBuiltins && MEMORY_BUILTINS.includes(name) && !named.has(name)) {
+        decision.btfStatic.push({ value, name });
+      }
+    } else decision.toInternalize.push({ value, name, isFunction });
   };
   for (const g of globalVariables(lib, m)) consider(g, false);
   for (const a of globalAliases(lib, m)) consider(a, false, true);
