@@ -56,6 +56,7 @@ type OptionId =
   | 'ignore-inline-never'
   | 'disable-expand-memcpy-in-order'
   | 'disable-memory-builtins'
+  | 'whole-archive'
   | 'dump-module'
   | 'log-level'
   | 'log-file'
@@ -109,6 +110,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'ignore-inline-never', long: 'ignore-inline-never' },
   { id: 'disable-expand-memcpy-in-order', long: 'disable-expand-memcpy-in-order' },
   { id: 'disable-memory-builtins', long: 'disable-memory-builtins' },
+  { id: 'whole-archive', long: 'whole-archive' },
   { id: 'dump-module', long: 'dump-module', value: 'DIR' },
   { id: 'log-level', long: 'log-level', value: 'LEVEL' },
   { id: 'log-file', long: 'log-file', value: 'PATH' },
@@ -310,6 +312,9 @@ class ParseState {
         break;
       case 'disable-memory-builtins':
         o.disableMemoryBuiltins = true;
+        break;
+      case 'whole-archive':
+        o.wholeArchive = true;
         break;
       case 'dump-module':
         o.dumpModule = v;

@@ -22,8 +22,15 @@ const GROUPS: readonly OptionGroup[] = [
     title: 'Inputs',
     rows: [
       ['    --max-input-size <BYTES>', 'Refuse an input (or --export-symbols file) larger than BYTES; K, M and G suffixes are powers of 1024 [default: 512M]'],
+      ['    --whole-archive', 'Link every member of every archive [default: only the members the link needs]'],
     ],
-    note: 'Inputs must be regular files: pipes, devices and directories are refused without being read.',
+    note: [
+      'Inputs must be regular files: pipes, devices and directories are refused without being read.',
+      'An archive member (a .a, an rlib) is linked only if it defines a symbol still undefined, an exported',
+      'name, a memory builtin, or (default and --internalize modes) a program, map or other libbpf-visible',
+      'definition, as ld does; archives may depend on each other in any order. A link of only archives',
+      'links all their members. --report lists the members left out.',
+    ].join('\n'),
   },
   {
     title: 'Output',

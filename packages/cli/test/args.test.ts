@@ -613,7 +613,7 @@ describe('help and version', () => {
       '--internalize', '-L <DIR>', '--llvm-args <ARGS>', '--unroll-loops', '--ignore-inline-never',
       '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
-      '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>',
+      '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -46,6 +46,11 @@ export interface LinkOptions {
   internalize: boolean;
   disableMemoryBuiltins: boolean;
   disableExpandMemcpyInOrder: boolean;
+  /**
+   * `--whole-archive`: link every member of every archive. Otherwise a member is linked only when
+   * it defines something the link needs (pipeline/select-members.ts).
+   */
+  wholeArchive?: boolean;
   unrollLoops: boolean;
   ignoreInlineNever: boolean;
   llvmArgs: string[];
@@ -81,6 +86,7 @@ export function defaultLinkOptions(overrides: Partial<LinkOptions> = {}): LinkOp
     internalize: false,
     disableMemoryBuiltins: false,
     disableExpandMemcpyInOrder: false,
+    wholeArchive: false,
     unrollLoops: false,
     ignoreInlineNever: false,
     llvmArgs: [],

@@ -71,7 +71,7 @@ export function appendLogLine(path: string, line: string): void {
 }
 
 /** Stages in pipeline order (the order LinkResult.timings is filled in may differ). */
-const STAGES: readonly StageName[] = ['read', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'codegen', 'write'];
+const STAGES: readonly StageName[] = ['read', 'select', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'codegen', 'write'];
 
 /** `--report PATH`: the link report, with the output path and the stage times. */
 export function writeLinkReport(path: string, result: LinkResult): void {

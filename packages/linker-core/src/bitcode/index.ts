@@ -7,6 +7,9 @@ export {
   isRawBitcode,
   parseProducerVersion,
   readBitcodeProducer,
+  readSymbolTableBlobs,
+  type SymbolTableBlobs,
   type BitcodeInfo,
   type ProducerVersion,
 } from './producer';
+export { readBitcodeSymbols, type BitcodeSymbol } from './symtab';

@@ -25,6 +25,9 @@ const BLOCKINFO_BLOCK_ID = 0;
 const MODULE_BLOCK_ID = 8;
 const IDENTIFICATION_BLOCK_ID = 13;
 const STRTAB_BLOCK_ID = 23;
+const SYMTAB_BLOCK_ID = 25;
+/** The one record of a STRTAB or SYMTAB block: its blob. */
+const BLOB_RECORD_CODE = 1;
 const BLOCK_NAMES: Record<number, string> = {
   [BLOCKINFO_BLOCK_ID]: 'BLOCKINFO',
   [MODULE_BLOCK_ID]: 'MODULE',
@@ -278,6 +281,8 @@ interface BitcodeRecord {
   code: number;
   /** Scalar and array-element operands in order; blob contents are skipped. */
   ops: number[];
+  /** Where a blob operand's bytes are in the bitstream (byte offset and length). */
+  blob?: { offset: number; length: number };
 }
 
 function readScalar(r: BitReader, op: AbbrevOp): number {
@@ -308,6 +313,7 @@ function readRecord(r: BitReader, abbrevId: number, scope: Scope): BitcodeRecord
   if (!abbrev) throw new BitcodeFormatError(`record uses undefined abbreviation id ${abbrevId} at bit ${r.bit}`);
   const code = readScalar(r, abbrev[0]);
   const ops: number[] = [];
+  let blob: BitcodeRecord['blob'];
   for (let i = 1; i < abbrev.length; i++) {
     const op = abbrev[i];
     if (op.kind === 'array') {
@@ -318,13 +324,14 @@ function readRecord(r: BitReader, abbrevId: number, scope: Scope): BitcodeRecord
     } else if (op.kind === 'blob') {
       const length = r.vbr(6);
       r.align32();
+      blob = { offset: r.bit / 8, length };
       r.skipBytes(length);
       r.align32();
     } else {
       ops.push(readScalar(r, op));
     }
   }
-  return { code, ops };
+  return blob ? { code, ops, blob } : { code, ops };
 }
 
 function minimumBits(op: AbbrevOp): number {
@@ -498,4 +505,46 @@ function scanTopLevel(bytes: Uint8Array, mode: 'producer' | 'validate'): Bitcode
     if (needStrtab && !haveStrtab) throw new BitcodeFormatError('the string table (STRTAB block) is missing (truncated?)');
   }
   return info;
+}
+
+/** The blobs of a bitcode file's top-level SYMTAB and STRTAB blocks (absent in old or hand-made bitcode). */
+export interface SymbolTableBlobs {
+  symtab?: Uint8Array;
+  strtab?: Uint8Array;
+}
+
+/**
+ * Finds the SYMTAB and STRTAB blobs that LLVM writes after the modules (the irsymtab a linker
+ * reads to select archive members without parsing them). Skips every other block by its length.
+ */
+export function readSymbolTableBlobs(bytes: Uint8Array): SymbolTableBlobs {
+  const body = bitcodeBody(bytes);
+  if (!isRawBitcode(body)) throw new BitcodeFormatError("bitstream does not start with the 'BC' 0xC0DE magic");
+  const r = new BitReader(body);
+  r.bit = 32;
+  const top: Scope = { abbrevWidth: TOP_LEVEL_ABBREV_WIDTH, abbrevs: [] };
+  const found: SymbolTableBlobs = {};
+  while (Math.floor(r.bit / 8) + 8 < body.length) {
+    const abbrevId = r.fixed(TOP_LEVEL_ABBREV_WIDTH);
+    if (abbrevId === END_BLOCK) throw new BitcodeFormatError(`END_BLOCK outside any block at byte ${Math.floor(r.bit / 8)}`);
+    if (abbrevId === DEFINE_ABBREV) {
+      top.abbrevs.push(readAbbrevDefinition(r));
+      continue;
+    }
+    if (abbrevId !== ENTER_SUBBLOCK) {
+      readRecord(r, abbrevId, top);
+      continue;
+    }
+    const header = readBlockHeader(r);
+    if (header.id === SYMTAB_BLOCK_ID || header.id === STRTAB_BLOCK_ID) {
+      let blob: Uint8Array | undefined;
+      readBlockContents(r, header, { abbrevWidth: header.abbrevWidth, abbrevs: [] }, (record) => {
+        if (record.code === BLOB_RECORD_CODE && record.blob) blob = body.subarray(record.blob.offset, record.blob.offset + record.blob.length);
+      });
+      if (header.id === SYMTAB_BLOCK_ID) found.symtab = blob;
+      else found.strtab = blob;
+    }
+    r.bit = header.end;
+  }
+  return found;
 }

@@ -26,6 +26,7 @@ import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
+import { selectMembers } from './select-members';
 import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
 import { InputDefinitions, type LinkReport } from './report';
 import { chooseTarget, cpuFromInputs, readInputTarget, type InputTarget, type TargetChoice } from './target-cpu';
@@ -158,9 +159,10 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       hint: 'compile with clang -emit-llvm (or -flto), or pass rustc codegen units / rlibs',
     });
   }
-  const { library: lib } = timer.run('choose-llvm', () =>
-    chooseLlvm(inputs.units, { llvmPath: options.llvmPath, env: environment.env }, logger),
-  );
+  const selection = timer.run('select', () => selectMembers(inputs.units, options, logger));
+  const units = selection.units;
+  const skipped = [...inputs.skipped, ...selection.unused];
+  const { library: lib } = timer.run('choose-llvm', () => chooseLlvm(units, { llvmPath: options.llvmPath, env: environment.env }, logger));
   /** Memory builtins the linked module defines (rustc's compiler_builtins does; C does not). */
   let definedBuiltins = new Set<string>();
   const ctx = new LlvmContext(lib, (d) => logDiagnostic(logger, d, definedBuiltins));
@@ -181,7 +183,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         }
       : undefined;
   try {
-    module = timer.run('link', () => linkModules(ctx, inputs.units, logger, undefined, observe));
+    module = timer.run('link', () => linkModules(ctx, units, logger, undefined, observe));
     const m = module;
     definedBuiltins = definedLibcalls(lib, m);
     // Global options are read when the target machine is created, so they are set here, once
@@ -213,8 +215,8 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         if (options.ignoreInlineNever) removeNoInline(lib, m);
         return internalize(lib, m, exports, logger);
       });
-      const linked = `the module linked from ${describeInputs(inputs.units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
-      const native = { library: libraryName(lib), file: linked, ...compileLimit(inputs.units) };
+      const linked = `the module linked from ${describeInputs(units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
+      const native = { library: libraryName(lib), file: linked, ...compileLimit(units) };
       timer.run('optimize', () => {
         try {
           crashStep({ step: 'optimizing', ...native }, () => optimize(lib, m, tm, options.optLevel));
@@ -223,7 +225,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         }
       });
       dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
-      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped: inputs.skipped, target });
+      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target });
       const bytes = timer.run('codegen', () => {
         try {
           return crashStep({ step: 'generating code for', ...native }, () => emit(lib, m, tm, options.emit));
@@ -256,7 +258,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         exported: exports.kept,
         internalized,
         localizedSubprograms: di.localizedSubprograms,
-        skipped: inputs.skipped,
+        skipped,
         diagnostics: [...ctx.diagnostics],
         timings: timer.timings,
         ...(report && { report }),

@@ -29,6 +29,7 @@ export const LINK_SETTING_KEYS = [
   'exports',
   'internalize',
   'disableMemoryBuiltins',
+  'wholeArchive',
   'disableExpandMemcpyInOrder',
   'unrollLoops',
   'ignoreInlineNever',

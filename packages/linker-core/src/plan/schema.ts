@@ -25,6 +25,7 @@ const linkSettings = {
     exports: stringList('--export: symbols to keep (everything else is internalized)'),
     internalize: { type: 'boolean', description: '--internalize: keep only the libbpf-visible interface' },
     disableMemoryBuiltins: { type: 'boolean', description: '--disable-memory-builtins' },
+    wholeArchive: { type: 'boolean', description: '--whole-archive: link every member of every archive' },
     disableExpandMemcpyInOrder: { type: 'boolean', description: '--disable-expand-memcpy-in-order' },
     unrollLoops: { type: 'boolean', description: '--unroll-loops' },
     ignoreInlineNever: { type: 'boolean', description: '--ignore-inline-never' },

@@ -92,11 +92,12 @@ function sanitizeLive(l: Linked, exportList: string[]): { exports: ReturnType<ty
   return { exports, result, warnings: logger.lines };
 }
 
-/** The reference: every internalized function localized, every definition walked. */
+/** The reference: every internalized function (and memory builtin) localized, every definition walked. */
 function sanitizeAll(l: Linked, exportList: string[]) {
   const exports = decideExports(l.lib, l.m, defaultLinkOptions({ exports: exportList }));
   const di = new DebugInfo(l.lib, l.ctx);
-  const local = makeSubprogramsLocal(di, l.m, exports.toInternalize.filter((s) => s.isFunction).map((s) => s.value));
+  const toLocalize = [...exports.toInternalize.filter((s) => s.isFunction), ...exports.btfStatic].map((s) => s.value);
+  const local = makeSubprogramsLocal(di, l.m, toLocalize);
   const report = sanitizeDebugInfo(di, l.m, local);
   return { exports, report, local };
 }
