@@ -22,6 +22,7 @@ import type {
   PassBuilderOptionsRef,
   TargetMachineRef,
   TargetRef,
+  TypeRef,
   ValueRef,
 } from './types';
 
@@ -68,6 +69,9 @@ export interface LlvmApi {
   LLVMDisposeModule(m: ModuleRef): void;
   LLVMLinkModules2(dest: ModuleRef, src: ModuleRef): number;
   LLVMGetTarget(m: ModuleRef): string;
+  LLVMGetDataLayoutStr(m: ModuleRef): string;
+  LLVMAddFunction(m: ModuleRef, name: string, type: TypeRef): ValueRef;
+  LLVMGlobalGetValueType(v: ValueRef): TypeRef;
   LLVMGetModuleInlineAsm(m: ModuleRef, len: Out<number>): BytesRef | null;
   LLVMSetModuleInlineAsm2(m: ModuleRef, asm: string | null, len: number): void;
   LLVMStripModuleDebugInfo(m: ModuleRef): number;
@@ -96,6 +100,7 @@ export interface LlvmApi {
   LLVMSetLinkage(v: ValueRef, linkage: number): void;
   LLVMSetVisibility(v: ValueRef, visibility: number): void;
   LLVMIsDeclaration(v: ValueRef): number;
+  LLVMGetNamedFunction(m: ModuleRef, name: string): ValueRef | null;
   LLVMGetSection(v: ValueRef): string | null;
   LLVMGetEnumAttributeKindForName(name: string, len: number): number;
   LLVMRemoveEnumAttributeAtIndex(f: ValueRef, idx: number, kind: number): void;
@@ -257,6 +262,9 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDisposeModule: 'void LLVMDisposeModule(void *m)',
   LLVMLinkModules2: 'int LLVMLinkModules2(void *dest, void *src)',
   LLVMGetTarget: 'const char *LLVMGetTarget(void *m)',
+  LLVMGetDataLayoutStr: 'const char *LLVMGetDataLayoutStr(void *m)',
+  LLVMAddFunction: 'void *LLVMAddFunction(void *m, const char *name, void *type)',
+  LLVMGlobalGetValueType: 'void *LLVMGlobalGetValueType(void *v)',
   LLVMGetModuleInlineAsm: 'void *LLVMGetModuleInlineAsm(void *m, _Out_ size_t *len)',
   LLVMSetModuleInlineAsm2: 'void LLVMSetModuleInlineAsm2(void *m, const char *asm, size_t len)',
   LLVMStripModuleDebugInfo: 'int LLVMStripModuleDebugInfo(void *m)',
@@ -282,6 +290,7 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMSetLinkage: 'void LLVMSetLinkage(void *v, int linkage)',
   LLVMSetVisibility: 'void LLVMSetVisibility(void *v, int visibility)',
   LLVMIsDeclaration: 'int LLVMIsDeclaration(void *v)',
+  LLVMGetNamedFunction: 'void *LLVMGetNamedFunction(void *m, const char *name)',
   LLVMGetSection: 'const char *LLVMGetSection(void *v)',
   LLVMGetEnumAttributeKindForName: 'unsigned int LLVMGetEnumAttributeKindForName(const char *name, size_t len)',
   LLVMRemoveEnumAttributeAtIndex: 'void LLVMRemoveEnumAttributeAtIndex(void *f, unsigned int idx, unsigned int kind)',

@@ -20,6 +20,7 @@ export type DiagnosticInfoRef = Ref<'DiagnosticInfo'>;
 export type MetadataEntriesRef = Ref<'ValueMetadataEntries'>;
 export type DbgRecordRef = Ref<'DbgRecord'>;
 export type UseRef = Ref<'Use'>;
+export type TypeRef = Ref<'Type'>;
 export type AttributeRef = Ref<'Attribute'>;
 /** A C string owned by LLVM (free with LLVMDisposeMessage / LLVMDisposeErrorMessage). */
 export type CStringRef = Ref<'CString'>;

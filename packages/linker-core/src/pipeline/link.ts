@@ -27,6 +27,7 @@ import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
 import { selectMembers } from './select-members';
+import { useVerifiableBuiltins } from './verifiable-builtins';
 import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
 import { InputDefinitions, type LinkReport } from './report';
 import { chooseTarget, cpuFromInputs, readInputTarget, type InputTarget, type TargetChoice } from './target-cpu';
@@ -185,6 +186,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   try {
     module = timer.run('link', () => linkModules(ctx, units, logger, undefined, observe));
     const m = module;
+    if (!options.disableMemoryBuiltins) timer.run('link', () => useVerifiableBuiltins(ctx, m, logger));
     definedBuiltins = definedLibcalls(lib, m);
     // Global options are read when the target machine is created, so they are set here, once
     // the module shows whether memset/memmove calls would resolve.

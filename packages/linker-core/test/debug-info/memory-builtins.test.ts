@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTypes, readBpfObject, type Btf, type BpfObject } from '../../src/object';
 import { MEMORY_BUILTINS } from '../../src/options';
-import { kernelLoadUnavailable, loadIntoKernel } from '../support/kernel';
+import { kernelLoadUnavailable, loadIntoKernel, runInKernel } from '../support/kernel';
 import { compileC, makeTempDir, writeSource } from '../support/toolchain';
 import { CLI, btfOf, expectFreshCli, run, rustUnavailable, rustc } from './support';
 
@@ -59,6 +59,26 @@ describe.skipIf(noRust)('memory builtins in BTF (Rust, --btf)', () => {
     expect(Object.entries(funcs).filter(([, linkage]) => linkage !== 'static')).toEqual([]);
     expect(plain.programs.find((p) => p.name === 'shift')?.btfLinkage).toBe('global');
     expect(plain.programs.find((p) => p.name === 'memmove')?.btfLinkage).toBe('static');
+  });
+
+  // compiler_builtins' memmove ends its loops by comparing pointers, which the verifier cannot
+  // follow; the link replaces it by a loop counted by an index (pipeline/verifiable-builtins.ts).
+  it.skipIf(noKernel)('bpftool prog loadall accepts the object, and memmove moves the bytes right when it runs', () => {
+    const data = new Uint8Array(62);
+    const r = runInKernel(plainPath, 'shift', data);
+    expect(r.ok, r.log).toBe(true);
+    // skb->len is 62 - 14 = 48: buf[i] = 48 + i, then buf[4..16] = old buf[0..12] (an overlapping
+    // copy upwards, which needs the backward loop), then the sum of all 24 bytes.
+    const buf = Array.from({ length: 24 }, (_, i) => 48 + i);
+    buf.splice(4, 12, ...buf.slice(0, 12));
+    expect(r.retval).toBe(buf.reduce((a, b) => a + b, 0));
+  });
+
+  it('memmove is the linked replacement: a small function of its own that calls nothing', () => {
+    const memmove = plain.programs.find((p) => p.name === 'memmove')!;
+    // The replacement is small: compiler_builtins' has word-copy paths of several hundred instructions.
+    expect(memmove.instructionCount).toBeLessThan(40);
+    expect(memmove.calls).toEqual([]);
   });
 
   it('--export memmove: memmove is the product and keeps a global FUNC (the other builtins stay static)', () => {
@@ -142,5 +162,75 @@ describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('
     const r = loadIntoKernel(join(dir, 'exported.o'));
     expect(r.ok).toBe(false);
     expect(r.log).toContain("Global function memcpy() doesn't return scalar");
+  });
+});
+
+/**
+ * A weak memcpy in C stands for compiler_builtins' (which is weak): the link replaces it. One
+ * program ignores the result and copies to the stack (the replacement returns null: the verifier
+ * refuses a function returning a stack pointer); the other uses the result, so the replacement
+ * returns the destination, here global data.
+ */
+const WEAK_MEMCPY_C = `
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+/* Ends its loop by comparing pointers, as compiler_builtins does: the verifier cannot follow it. */
+__attribute__((weak, noinline)) void *memcpy(void *dst, const void *src, unsigned long n) {
+  unsigned char *d = dst, *end = d + n;
+  const unsigned char *s = src;
+  while (d < end) *d++ = *s++;
+  return dst;
+}
+
+unsigned char out[8];
+
+SEC("socket") int to_stack(struct __sk_buff *skb) {
+  unsigned char a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, b[8];
+  a[0] = skb->len;
+  memcpy(b, a, sizeof b);
+  return b[0] + b[7];
+}
+
+SEC("socket") int uses_result(struct __sk_buff *skb) {
+  unsigned char a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  a[7] = skb->len;
+  unsigned char *p = memcpy(out, a, sizeof a);
+  return p[0] + p[7];
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('a weak memory builtin is replaced by loops the verifier follows', () => {
+  let dir: string;
+  let bc: string;
+  beforeAll(() => {
+    expectFreshCli();
+    dir = makeTempDir('bpfl-weak-memcpy-');
+    bc = compileC({ major: 22, source: writeSource(dir, 'weak.c', WEAK_MEMCPY_C), out: join(dir, 'weak.bc'), mode: 'bc', flags: ['-g', '-O2', '-fno-builtin-memcpy'] });
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const link = (name: string, extra: string[]) => {
+    const out = join(dir, name);
+    const r = run(process.execPath, [CLI, bc, '--btf', ...extra, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    return out;
+  };
+
+  it.skipIf(noKernel)('both programs load and copy: the result used is the destination', () => {
+    const object = link('replaced.o', []);
+    const data = new Uint8Array(64); // skb->len = 50
+    expect(runInKernel(object, 'to_stack', data)).toMatchObject({ ok: true, retval: 50 + 8 });
+    expect(runInKernel(object, 'uses_result', data)).toMatchObject({ ok: true, retval: 1 + 50 });
+  });
+
+  it.skipIf(noKernel)('--disable-memory-builtins keeps the weak memcpy as written, which the verifier cannot follow', () => {
+    const object = link('kept.o', ['--disable-memory-builtins']);
+    const r = loadIntoKernel(object);
+    expect(r.ok).toBe(false);
   });
 });

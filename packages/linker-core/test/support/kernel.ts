@@ -44,3 +44,30 @@ export function loadIntoKernel(object: string): LoadResult {
   rmSync(pin, { recursive: true, force: true });
   return { ok: r.status === 0, log: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
+
+export interface RunResult extends LoadResult {
+  /** The program's return value (BPF_PROG_TEST_RUN), when it loaded and ran. */
+  retval?: number;
+}
+
+/**
+ * Loads the object, runs one program once on `data` with `bpftool prog run` (BPF_PROG_TEST_RUN:
+ * for a socket filter, `skb->len` is the data's length less the 14-byte Ethernet header), then
+ * removes the pins.
+ */
+export function runInKernel(object: string, program: string, data: Uint8Array): RunResult {
+  const pin = `/sys/fs/bpf/bpfl-test-${process.pid}-${counter++}`;
+  const dir = makeTempDir('bpfl-run-');
+  try {
+    const load = spawnSync(BPFTOOL, ['prog', 'loadall', object, pin], { encoding: 'utf8', timeout: 60_000 });
+    if (load.status !== 0) return { ok: false, log: `${load.stdout ?? ''}${load.stderr ?? ''}` };
+    writeFileSync(join(dir, 'data'), data);
+    const run = spawnSync(BPFTOOL, ['prog', 'run', 'pinned', join(pin, program), 'data_in', join(dir, 'data'), 'repeat', '1'], { encoding: 'utf8', timeout: 60_000 });
+    const log = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+    const m = /Return value: (\d+)/.exec(log);
+    return { ok: run.status === 0 && m !== null, log, ...(m && { retval: Number(m[1]) }) };
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
