@@ -29,8 +29,9 @@ const MAJORS = (opt('--llvm', '19,22')).split(',').map(Number);
 const CASES = new Set(opt('--cases', 'a,b,c,d').split(','));
 const BTF_RULES = opt('--btf-rules', undefined);
 const ALL_CASES = ['a', 'b', 'c', 'd'].every((c) => CASES.has(c));
-if (WRITE && !ALL_CASES && [...CASES].join(',') !== 'd') {
-  console.error('--write needs every case, or --cases d alone (which replaces only the corpus section)');
+const SEED_ONLY = [...CASES].sort().join(',') === 'a,b,c';
+if (WRITE && !ALL_CASES && !SEED_ONLY && [...CASES].join(',') !== 'd') {
+  console.error('--write needs every case, --cases a,b,c (which keeps the corpus section) or --cases d alone (which replaces only the corpus section)');
   process.exit(1);
 }
 const INC = '-I/usr/include/x86_64-linux-gnu';
@@ -173,27 +174,43 @@ function rustCase(dir) {
   const sysroot = '/usr/lib/rustlib/bpfel-unknown-none/lib';
   if (!existsSync(rustc) || !existsSync(sysroot)) return undefined;
   mkdirSync(dir, { recursive: true });
-  const src = join(dir, 'lib.rs');
+  const common = ['--edition', '2021', '--target', 'bpfel-unknown-none', '-C', 'panic=abort', '-C', 'opt-level=3', '-C', 'debuginfo=2'];
+  // The library crate, as an Aya program's `-common`/helper crate: generics, an enum, a map value type.
+  const libSrc = join(dir, 'lib.rs');
+  writeFileSync(
+    libSrc,
+    `#![no_std]
+#[derive(Clone, Copy)] pub struct Pair<T> { pub a: T, pub b: T }
+#[inline(never)] pub fn combine<T: Copy + core::ops::Add<Output = T>>(p: Pair<T>) -> T { p.a + p.b }
+pub enum Event { Tick(u32), Data { len: u16, kind: u8 }, Idle }
+#[inline(never)] pub fn score(e: &Event) -> u32 { match e { Event::Tick(n) => *n, Event::Data { len, kind } => *len as u32 * *kind as u32, Event::Idle => 0 } }
+#[repr(C)] pub struct PacketLog { pub ipv4: u32, pub action: u32 }
+pub fn never_used(x: u64) -> u64 { x.rotate_left(7) ^ x.wrapping_mul(0x9e37_79b9_7f4a_7c15) }
+`,
+  );
+  execFileSync(rustc, [...common, '--crate-type', 'rlib', '--crate-name', 'xdp_common', '-o', join(dir, 'libxdp_common.rlib'), libSrc]);
+  // The program crate: an XDP program, as aya-template's, using the library.
+  const src = join(dir, 'main.rs');
   writeFileSync(
     src,
     `#![no_std]
+#![no_main]
 use core::hint::black_box;
-#[derive(Clone, Copy)] pub struct Pair<T> { a: T, b: T }
-#[inline(never)] fn combine<T: Copy + core::ops::Add<Output = T>>(p: Pair<T>) -> T { p.a + p.b }
-pub enum Event { Tick(u32), Data { len: u16, kind: u8 }, Idle }
-#[inline(never)] fn score(e: &Event) -> u32 { match e { Event::Tick(n) => *n, Event::Data { len, kind } => *len as u32 * *kind as u32, Event::Idle => 0 } }
-#[no_mangle] #[link_section = "xdp"] pub extern "C" fn prog(ctx: *mut u8) -> u32 {
-  let x = black_box(ctx as usize as u32);
+use xdp_common::{combine, score, Event, Pair, PacketLog};
+#[no_mangle] #[link_section = "xdp"] pub extern "C" fn prog(ctx: *const u32) -> u32 {
+  // xdp_md.ingress_ifindex
+  let x = black_box(unsafe { core::ptr::read_volatile(ctx.add(3)) });
+  let log = black_box(PacketLog { ipv4: x, action: 2 });
   let s = score(&Event::Data { len: x as u16, kind: 3 }) + score(&Event::Tick(x));
-  combine(Pair { a: s, b: x }) & 2
+  (combine(Pair { a: s, b: log.ipv4 }) & 2) | (log.action & 2)
 }
 #[no_mangle] #[link_section = "license"] pub static LICENSE: [u8; 4] = *b"GPL\\0";
 #[panic_handler] fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
 `,
   );
-  const bc = join(dir, 'lib.bc');
-  execFileSync(rustc, ['--edition', '2021', '--target', 'bpfel-unknown-none', '--crate-type', 'cdylib', '-C', 'panic=abort', '-C', 'opt-level=3', '-C', 'debuginfo=2', '--emit=llvm-bc', '-o', bc, src]);
-  const rlibs = readdirSync(sysroot).filter((f) => /^lib(core|compiler_builtins)-.*\.rlib$/.test(f)).map((f) => join(sysroot, f));
+  const bc = join(dir, 'main.bc');
+  execFileSync(rustc, [...common, '--crate-type', 'bin', '--extern', `xdp_common=${join(dir, 'libxdp_common.rlib')}`, '--emit=llvm-bc', '-o', bc, src]);
+  const rlibs = [join(dir, 'libxdp_common.rlib'), ...readdirSync(sysroot).filter((f) => /^lib(core|compiler_builtins)-.*\.rlib$/.test(f)).map((f) => join(sysroot, f))];
   // llvm-link cannot read rlibs (they hold an ELF lib.rmeta): give it the bitcode members.
   const members = join(dir, 'members');
   mkdirSync(members, { recursive: true });
@@ -204,7 +221,16 @@ pub enum Event { Tick(u32), Data { len: u16, kind: u8 }, Idle }
     execFileSync(tool(22, 'llvm-ar'), ['x', rlib], { cwd: sub });
     for (const f of readdirSync(sub)) if (!f.startsWith('lib.rmeta')) memberFiles.push(join(sub, f));
   }
-  return { oursInputs: [bc, ...rlibs], pipelineInputs: [bc, ...memberFiles], exports: ['prog', 'LICENSE'] };
+  return { oursInputs: [bc, ...rlibs], pipelineInputs: [bc, ...memberFiles], exports: ['prog', 'LICENSE'], members: memberFiles.length };
+}
+
+/** The host kernel's verdict on an object (`bpftool prog loadall`, then the pins removed), or why there is none. */
+function verdict(object) {
+  if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/bpftool')) return 'not checked (needs root and bpftool)';
+  const pin = join('/sys/fs/bpf', `bpfl-bench-${process.pid}`);
+  const r = spawnSync('/usr/sbin/bpftool', ['prog', 'loadall', object, pin], { encoding: 'utf8' });
+  rmSync(pin, { recursive: true, force: true });
+  return r.status === 0 ? 'accepted' : `rejected (${(r.stderr.trim().split('\n').find((l) => /^(R\d|invalid|Error)/.test(l)) ?? 'see bpftool').slice(0, 80)})`;
 }
 
 /**
@@ -397,6 +423,7 @@ if (SEED_CASES.length) out();
 if (SEED_CASES.length) out('Both sides use the same libLLVM major, the same export list, the CPU the bitcode was compiled for (no `--cpu`, no `-mcpu`) and the same LLVM options (`--cold-callsite-rel-freq=0`, `--bpf-disable-trap-unreachable` on LLVM ≥ 21, `--bpf-expand-memcpy-in-order` for Rust only, `default<O2>,dce`, codegen -O3); debug info is kept (BTF) unless noted. Times are wall clock of whole processes, including process start and loading libLLVM.');
 
 const timingsRows = [];
+const rustSummary = [];
 const guardRows = [];
 for (const major of SEED_CASES.length ? MAJORS : []) {
   log(`== LLVM ${major}`);
@@ -451,16 +478,27 @@ for (const major of SEED_CASES.length ? MAJORS : []) {
     }
   }
 
-  // (c) Rust crate (rustc's bitcode is LLVM 22)
+  // (c) Aya-style crate graph (rustc's bitcode is LLVM 22): what rustc hands the linker, linked
+  // with member selection (the default), with every member (--whole-archive), and by the pipeline.
   if (major >= 22 && CASES.has('c')) {
     const rust = rustCase(join(work, 'rust'));
     if (rust) {
-      const o = summarize(repeat(RUNS, () => ours(rust.oursInputs, join(work, 'rust', 'ours.o'), ['--btf', `--export=${rust.exports.join(',')}`])));
+      const flags = ['--btf', `--export=${rust.exports.join(',')}`];
+      const o = summarize(repeat(RUNS, () => ours(rust.oursInputs, join(work, 'rust', 'ours.o'), flags)));
+      const w = summarize(repeat(RUNS, () => ours(rust.oursInputs, join(work, 'rust', 'whole.o'), [...flags, '--whole-archive'])));
       const p = summarize(repeat(RUNS, () => pipeline(major, rust.pipelineInputs, join(work, 'rust', 'pipe.o'), rust.exports, { btf: true, inOrder: true })));
-      out(row('(c) Rust crate + core + compiler_builtins', o, p));
+      const label = `(c) Aya-style crates: program + library + core + compiler_builtins (${rust.members} members)`;
+      out(row(label, o, p));
+      out(row('(c) the same, --whole-archive', w, p));
+      rustSummary.push(
+        `LLVM ${major} (c): member selection ${o.ms.toFixed(0)} ms = ${(o.ms / p.ms).toFixed(2)}× of llvm-link+opt+llc (${p.ms.toFixed(0)} ms) and ` +
+          `${(o.ms / w.ms).toFixed(2)}× of --whole-archive (${w.ms.toFixed(0)} ms); the kernel's verdict: ours ${verdict(join(work, 'rust', 'ours.o'))}, ` +
+          `--whole-archive ${verdict(join(work, 'rust', 'whole.o'))}, pipeline ${verdict(join(work, 'rust', 'pipe.o'))}.`,
+      );
       timingsRows.push(stageLine(`LLVM ${major} (c) Rust`, o));
+      timingsRows.push(stageLine(`LLVM ${major} (c) Rust, --whole-archive`, w));
     } else {
-      out('| (c) Rust crate | skipped: /usr/bin/rustc or the bpfel core rlibs are missing | | | | |');
+      out('| (c) Rust crates | skipped: /usr/bin/rustc or the bpfel core rlibs are missing | | | | |');
     }
   }
 
@@ -482,6 +520,11 @@ for (const major of SEED_CASES.length ? MAJORS : []) {
     const without = summarize(repeat(largeRuns, () => ours(inputs, join(dir, 'o.o'), ['--export-symbols', ex])));
     out(`| ${n} | ${n * fns} | ${withDi.stages.codegen?.toFixed(0)} | ${without.stages.codegen?.toFixed(0)} | ${withDi.stages['debug-info']?.toFixed(0)} | ${withDi.ms.toFixed(0)} | ${without.ms.toFixed(0)} |`);
   }
+}
+
+if (rustSummary.length) {
+  out();
+  for (const l of rustSummary) out(l);
 }
 
 if (timingsRows.length) {
@@ -569,6 +612,9 @@ if (WRITE) {
   const corpusBlock = `<!-- corpus -->\n\n${corpusText}\n\n<!-- /corpus -->\n`;
   if (ALL_CASES) {
     writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${corpusBlock}`);
+  } else if (SEED_ONLY) {
+    const corpus = /<!-- corpus -->[\s\S]*<!-- \/corpus -->\n?/.exec(current)?.[0] ?? '';
+    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${corpus}`);
   } else if (current.includes('<!-- corpus -->')) {
     writeFileSync(readme, current.replace(/<!-- corpus -->[\s\S]*<!-- \/corpus -->\n?/, corpusBlock));
   } else {
