@@ -57,6 +57,7 @@ type OptionId =
   | 'disable-expand-memcpy-in-order'
   | 'disable-memory-builtins'
   | 'whole-archive'
+  | 'allow-undefined'
   | 'dump-module'
   | 'log-level'
   | 'log-file'
@@ -111,6 +112,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'disable-expand-memcpy-in-order', long: 'disable-expand-memcpy-in-order' },
   { id: 'disable-memory-builtins', long: 'disable-memory-builtins' },
   { id: 'whole-archive', long: 'whole-archive' },
+  { id: 'allow-undefined', long: 'allow-undefined' },
   { id: 'dump-module', long: 'dump-module', value: 'DIR' },
   { id: 'log-level', long: 'log-level', value: 'LEVEL' },
   { id: 'log-file', long: 'log-file', value: 'PATH' },
@@ -194,9 +196,10 @@ export function parseArgs(argv: readonly string[]): ParsedCommand {
       } else if (inline !== undefined) {
         value = inline;
       } else if (option.optionalValue) {
-        // `--fatal-errors` alone means true; `--fatal-errors false` takes the next argument.
+        // `--fatal-errors` alone means true; `--fatal-errors false` (or no, 0, off, ...) takes the
+        // next argument: a file named like a boolean needs `--` before it.
         const next = args[index];
-        if (next === 'true' || next === 'false') {
+        if (next !== undefined && BOOL_WORDS.has(next.toLowerCase())) {
           value = next;
           index++;
         }
@@ -316,6 +319,9 @@ class ParseState {
       case 'whole-archive':
         o.wholeArchive = true;
         break;
+      case 'allow-undefined':
+        o.allowUndefined = true;
+        break;
       case 'dump-module':
         o.dumpModule = v;
         break;
@@ -415,10 +421,16 @@ function parseByteSize(value: string, option: CliOption): number {
   return n;
 }
 
+/** Words for a boolean value, any case: true/false as upstream, and the usual synonyms. */
+const BOOL_WORDS = new Map([
+  ['true', true], ['yes', true], ['on', true], ['1', true],
+  ['false', false], ['no', false], ['off', false], ['0', false],
+]);
+
 function parseBool(value: string, option: CliOption): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw invalid(`invalid value '${value}' for '${display(option)}'`, `possible values: true, false; ${MORE_INFO}`);
+  const b = BOOL_WORDS.get(value.toLowerCase());
+  if (b !== undefined) return b;
+  throw invalid(`invalid value '${value}' for '${display(option)}'`, `possible values: true, false (or yes/no, on/off, 1/0); ${MORE_INFO}`);
 }
 
 /** `a,b` → [a, b]. Empty items (`a,,b`, a trailing comma) name nothing and are dropped. */
@@ -478,16 +490,16 @@ function closestLongOption(name: string): string | undefined {
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 4)) ? best : undefined;
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: `bft` is one from `btf`. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    previous = current;
   }
-  return previous[b.length];
+  return d[a.length][b.length];
 }
 
 function invalid(message: string, hint?: string): LinkError {

@@ -23,6 +23,7 @@ const GROUPS: readonly OptionGroup[] = [
     rows: [
       ['    --max-input-size <BYTES>', 'Refuse an input (or --export-symbols file) larger than BYTES; K, M and G suffixes are powers of 1024 [default: 512M]'],
       ['    --whole-archive', 'Link every member of every archive [default: only the members the link needs]'],
+      ['    --allow-undefined', 'Write the object although a symbol it refers to is defined by no input [default: an error]'],
     ],
     note: [
       'Inputs must be regular files: pipes, devices and directories are refused without being read.',
@@ -30,6 +31,10 @@ const GROUPS: readonly OptionGroup[] = [
       'name, a memory builtin, or (default and --internalize modes) a program, map or other libbpf-visible',
       'definition, as ld does; archives may depend on each other in any order. A link of only archives',
       'links all their members. --report lists the members left out.',
+      'A reference to a function or variable that no input defines is an error naming it and the inputs',
+      'that refer to it, except kernel externs (__ksym, __kconfig) and weak references, which libbpf',
+      'resolves when loading. --allow-undefined leaves them to a later link with libbpf\'s static linker',
+      '(bpftool gen object). IR and bitcode outputs (--emit llvm-ir, llvm-bc) are not checked.',
     ].join('\n'),
   },
   {

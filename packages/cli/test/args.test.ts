@@ -353,6 +353,16 @@ describe('logging and diagnostics', () => {
     expect(options(['--fatal-errors']).fatalErrors).toBe(true);
   });
 
+  it('takes yes/no, on/off and 1/0 (any case) as --fatal-errors values, also as the next argument', () => {
+    for (const [word, value] of [['no', false], ['NO', false], ['off', false], ['0', false], ['yes', true], ['on', true], ['1', true]] as const) {
+      const parsed = link(['-o', 'out', 'a.o', '--fatal-errors', word]);
+      expect(parsed.options.fatalErrors, word).toBe(value);
+      expect(parsed.options.inputs, word).toEqual(['a.o']);
+      expect(options([`--fatal-errors=${word}`]).fatalErrors, word).toBe(value);
+    }
+    expect(failure(['-o', 'out', 'a.o', '--fatal-errors=maybe']).hint).toContain('possible values: true, false (or yes/no, on/off, 1/0)');
+  });
+
   it('does not take an input as the value of a bare --fatal-errors', () => {
     const parsed = link(['-o', 'out', '--fatal-errors', 'a.o']);
     expect(parsed.options.fatalErrors).toBe(true);
@@ -526,6 +536,9 @@ describe('error messages', () => {
     expect(failure(['-o', 'out', 'in.o', '--exports=foo']).hint).toContain("a similar argument exists: '--export'");
     expect(failure(['-o', 'out', 'in.o', '--cpu-feature', '+alu32']).hint).toContain("a similar argument exists: '--cpu-features'");
     expect(failure(['-o', 'out', 'in.o', '--zzzzzz']).hint).not.toContain('similar');
+    // Two letters swapped is one edit.
+    expect(failure(['-o', 'out', 'in.o', '--bft']).hint).toContain("a similar argument exists: '--btf'");
+    expect(failure(['-o', 'out', 'in.o', '--internalise']).hint).toContain("a similar argument exists: '--internalize'");
   });
 
   it('rejects unknown short options by their letter, like clap', () => {
@@ -613,7 +626,7 @@ describe('help and version', () => {
       '--internalize', '-L <DIR>', '--llvm-args <ARGS>', '--unroll-loops', '--ignore-inline-never',
       '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
-      '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive',
+      '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive', '--allow-undefined',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -428,7 +428,8 @@ describe('choosing libLLVM', () => {
   });
 
   it('without forcing, LLVM 22 is chosen for LLVM 22 bitcode', () => {
-    const r = linkOk([bc22, '--log-level=info', '-o', join(dir, 'auto.o')]);
+    const lib22 = compileC({ major: 22, source: join(SEED, 'lib.c'), out: join(dir, 'lib22.bc'), mode: 'bc' });
+    const r = linkOk([bc22, lib22, '--log-level=info', '-o', join(dir, 'auto.o')]);
     expect(r.stderr).toMatch(/\[INFO\] using \S+libLLVM\.so\.22\.1 \(LLVM 22\.1\.\d+, system\)/);
   });
 

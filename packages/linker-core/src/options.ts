@@ -51,6 +51,11 @@ export interface LinkOptions {
    * it defines something the link needs (pipeline/select-members.ts).
    */
   wholeArchive?: boolean;
+  /**
+   * `--allow-undefined`: write the object although something it refers to is defined by no input
+   * (to be linked later with libbpf's static linker). Otherwise that is an error.
+   */
+  allowUndefined?: boolean;
   unrollLoops: boolean;
   ignoreInlineNever: boolean;
   llvmArgs: string[];
@@ -87,6 +92,7 @@ export function defaultLinkOptions(overrides: Partial<LinkOptions> = {}): LinkOp
     disableMemoryBuiltins: false,
     disableExpandMemcpyInOrder: false,
     wholeArchive: false,
+    allowUndefined: false,
     unrollLoops: false,
     ignoreInlineNever: false,
     llvmArgs: [],

@@ -27,6 +27,7 @@ import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
 import { selectMembers } from './select-members';
+import { undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
 import { useVerifiableBuiltins } from './verifiable-builtins';
 import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
 import { InputDefinitions, type LinkReport } from './report';
@@ -227,6 +228,11 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         }
       });
       dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
+      // An object (or its assembly) is the end product: everything it refers to must be there.
+      if (!options.allowUndefined && (options.emit === 'obj' || options.emit === 'asm')) {
+        const missing = undefinedReferences(lib, m);
+        if (missing.length > 0) throw undefinedSymbolsError(missing, units);
+      }
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target });
       const bytes = timer.run('codegen', () => {
         try {

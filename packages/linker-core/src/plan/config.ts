@@ -30,6 +30,7 @@ export const LINK_SETTING_KEYS = [
   'internalize',
   'disableMemoryBuiltins',
   'wholeArchive',
+  'allowUndefined',
   'disableExpandMemcpyInOrder',
   'unrollLoops',
   'ignoreInlineNever',

@@ -48,6 +48,7 @@ export function linkSettingArgs(settings: LinkSettings, reportFile?: string): st
   if (s.internalize) args.push('--internalize');
   if (s.disableMemoryBuiltins) args.push('--disable-memory-builtins');
   if (s.wholeArchive) args.push('--whole-archive');
+  if (s.allowUndefined) args.push('--allow-undefined');
   if (s.disableExpandMemcpyInOrder) args.push('--disable-expand-memcpy-in-order');
   if (s.unrollLoops) args.push('--unroll-loops');
   if (s.ignoreInlineNever) args.push('--ignore-inline-never');

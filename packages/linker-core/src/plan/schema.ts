@@ -26,6 +26,7 @@ const linkSettings = {
     internalize: { type: 'boolean', description: '--internalize: keep only the libbpf-visible interface' },
     disableMemoryBuiltins: { type: 'boolean', description: '--disable-memory-builtins' },
     wholeArchive: { type: 'boolean', description: '--whole-archive: link every member of every archive' },
+    allowUndefined: { type: 'boolean', description: '--allow-undefined: write the object although a symbol it refers to is undefined' },
     disableExpandMemcpyInOrder: { type: 'boolean', description: '--disable-expand-memcpy-in-order' },
     unrollLoops: { type: 'boolean', description: '--unroll-loops' },
     ignoreInlineNever: { type: 'boolean', description: '--ignore-inline-never' },

@@ -319,7 +319,12 @@ function notPermitted(): LinkError {
 
 function cannotOpen(lib: Libbpf, errno: number, messages: LibbpfMessage[]): LinkError {
   const why = messages.filter((m) => m.level === 'warn').map((m) => m.text);
+  // An extern with no definition and no BTF: a symbol no input defined (linked with --allow-undefined, or by another linker).
+  const extern = why.map((w) => /failed to find BTF for extern '([^']+)'/.exec(w)?.[1]).find((n) => n !== undefined);
   return new LinkError('INVALID_INPUT', `libbpf cannot open the object: ${libbpfStrerror(lib, errno)}${why.length ? `\n  ${why.join('\n  ')}` : ''}`, {
-    hint: 'verify takes a BPF ELF object (bpf-linker --emit obj output, or clang -target bpf -c)',
+    hint:
+      extern !== undefined
+        ? `'${extern}' is used but defined nowhere in the object: link it with the object or archive that defines it (bpf-linker reports undefined symbols unless --allow-undefined), or declare it __ksym if the kernel provides it`
+        : 'verify takes a BPF ELF object (bpf-linker --emit obj output, or clang -target bpf -c)',
   });
 }
