@@ -233,4 +233,23 @@ describe('the Nx plugin in a fresh workspace', () => {
       expect(cacheState(nxRun('rust-xdp:build'), 'rust-xdp:build')).toBe('miss');
     });
   });
+
+  // Last: it turns inference off for the whole workspace.
+  describe('without the inference plugin (useInferencePlugins: false)', () => {
+    it('a program generated with --libraries links: the library is archived first', () => {
+      edit('nx.json', (t) => {
+        const nxJson = JSON.parse(t) as { plugins?: unknown[]; useInferencePlugins?: boolean };
+        delete nxJson.plugins;
+        nxJson.useInferencePlugins = false;
+        return JSON.stringify(nxJson, null, 2);
+      });
+      nx('g', '@bpf-linker/nx:library', 'plain-lib', '--directory=libs/plain-lib', '--no-interactive');
+      nx('g', '@bpf-linker/nx:program', 'plain-prog', '--directory=apps/plain-prog', '--type=xdp', '--libraries=plain-lib', '--no-interactive');
+      expect(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins).toBeUndefined();
+      const out = nxRun('plain-prog:link');
+      expect(out).toContain('> nx run plain-lib:archive');
+      const obj = readBpfObject(readFileSync(join(ws, 'apps/plain-prog/dist/bpf/plain-prog.o')));
+      expect(obj.programs.map((p) => p.name)).toEqual(expect.arrayContaining(['plain_prog', 'plain_lib_record']));
+    });
+  });
 });

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import {
   LINKER_VERSION,
+  LinkError,
   createLogger,
   findLlvmCandidates,
   formatVersion,
@@ -14,7 +15,7 @@ import {
   type LogLevel,
   type Logger,
 } from '@bpf-linker/core';
-import { parseArgs } from './args';
+import { editDistance, parseArgs } from './args';
 import { HELP_TEXT, versionText } from './help';
 import { printError } from './commands/common';
 import { runInspect } from './commands/inspect';
@@ -70,9 +71,24 @@ function isFile(path: string): boolean {
 
 const COMMANDS: Record<string, (argv: readonly string[]) => number> = { verify: runVerify, inspect: runInspect };
 
+/** A first argument that is no file but one typo away from a command (`veriffy`): the command meant. */
+function mistypedCommand(first: string | undefined): string | undefined {
+  if (first === undefined || first.startsWith('-') || /[./]/.test(first) || isFile(first)) return undefined;
+  return Object.keys(COMMANDS).find((c) => editDistance(first, c) <= 2);
+}
+
 export function main(argv: string[]): number {
   const subcommand = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : undefined;
   if (subcommand !== undefined && !isFile(subcommand)) return COMMANDS[subcommand](argv.slice(1));
+  const meant = mistypedCommand(argv[0]);
+  if (meant !== undefined) {
+    printError(
+      new LinkError('INVALID_ARGUMENT', `unknown command '${argv[0]}' (and no file of that name)`, {
+        hint: `did you mean '${meant}'? (bpf-linker ${meant} --help); a file of that name would be linked`,
+      }),
+    );
+    return 1;
+  }
   // bpf-linker rewrites `-flavor` to `--flavor` (which no longer exists) before parsing.
   try {
     const command = parseArgs(argv);

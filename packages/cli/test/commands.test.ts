@@ -104,7 +104,7 @@ describe('bpf-linker verify: errors', () => {
   it('names a missing file, and a file that is not a BPF object', () => {
     const missing = runCli(['verify', join(dir, 'missing.o')]);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain(`Error: cannot read ${join(dir, 'missing.o')}: ENOENT`);
+    expect(missing.stderr).toContain(`Error: cannot read ${join(dir, 'missing.o')}: no such file or directory`);
     const bitcode = runCli(['verify', seedBc.program]);
     expect(bitcode.status).toBe(2);
     expect(bitcode.stderr).toContain('is not a BPF object (not an ELF file)');

@@ -1,4 +1,8 @@
 /** The init, library and program generators on an empty Nx workspace tree. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getProjects, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
@@ -28,7 +32,33 @@ describe('init', () => {
       bpfRust: ['{projectRoot}/bpf.config.json', '{projectRoot}/**/*.rs', '{projectRoot}/Cargo.toml', '{projectRoot}/Cargo.lock'],
     });
     expect(nxJson.targetDefaults).toMatchObject({ '@bpf-linker/nx:link': { cache: true }, '@bpf-linker/nx:cargo': { cache: true } });
-    expect(tree.read('.gitignore', 'utf-8')).toContain('# BPF build outputs (@bpf-linker/nx)\ndist/bpf/\ntarget/\n');
+    expect(tree.read('.gitignore', 'utf-8')).toContain('# BPF build outputs (@bpf-linker/nx)\n**/dist/bpf/\ntarget/\n');
+  });
+
+  it("writes .gitignore lines that git applies to every project's outputs", async () => {
+    const tree = emptyTree();
+    await initGenerator(tree, { skipFormat: true });
+    const dir = mkdtempSync(join(tmpdir(), 'bpfl-gitignore-'));
+    try {
+      execFileSync('git', ['init', '-q'], { cwd: dir });
+      writeFileSync(join(dir, '.gitignore'), tree.read('.gitignore', 'utf-8')!);
+      const ignored = (path: string) => spawnSync('git', ['check-ignore', '-q', path], { cwd: dir }).status === 0;
+      expect(ignored('apps/xdp-counter/dist/bpf/xdp-counter.o')).toBe(true);
+      expect(ignored('libs/nested/counters/dist/bpf/libcounters.a')).toBe(true);
+      expect(ignored('apps/rust-xdp/target/bpfel-unknown-none/release/rust_xdp')).toBe(true);
+      expect(ignored('apps/xdp-counter/src/xdp-counter.bpf.c')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates nx.json when the workspace has none (else nothing would be registered)', async () => {
+    const tree = emptyTree();
+    tree.delete('nx.json');
+    await initGenerator(tree, { skipFormat: true });
+    expect(tree.exists('nx.json')).toBe(true);
+    expect(readNxJson(tree)!.plugins).toContainEqual(expect.objectContaining({ plugin: '@bpf-linker/nx' }));
+    expect(readJson(tree, 'nx.json').$schema).toBe('./node_modules/nx/schemas/nx-schema.json');
   });
 
   it('is idempotent and keeps what the user changed', async () => {
@@ -202,6 +232,9 @@ describe('program', () => {
     }
     expect(Object.keys(readProjectConfiguration(tree, 'lib').targets!)).toEqual(['compile', 'archive']);
     expect(readProjectConfiguration(tree, 'p').targets!.link).toMatchObject({ executor: '@bpf-linker/nx:link', dependsOn: ['compile', '^archive'] });
+    // No inference plugin adds the edge to the library, so `^archive` needs it written down.
+    expect(readProjectConfiguration(tree, 'p').implicitDependencies).toEqual(['lib']);
+    expect(readProjectConfiguration(tree, 'r').implicitDependencies).toBeUndefined();
     expect(readProjectConfiguration(tree, 'r').targets!.build).toMatchObject({ executor: '@bpf-linker/nx:cargo', inputs: ['bpfRust'] });
   });
 });

@@ -121,7 +121,7 @@ describe('a project directory with spaces, quotes and $(…)', () => {
     const ok = await inspectExecutor({ programs: ['odd'] }, { ...context(), root: unbuilt });
     vi.restoreAllMocks();
     expect(ok.success).toBe(false);
-    expect(out.join('')).toContain(`cannot read ${ROOT}/dist/bpf/odd.o: ENOENT`);
+    expect(out.join('')).toContain(`cannot read ${ROOT}/dist/bpf/odd.o: no such file or directory`);
     expect(readdirSync(marks)).toEqual([]);
   });
 });

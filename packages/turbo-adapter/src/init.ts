@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
-import { formatError, writeFileAtomically } from '@bpf-linker/core';
+import { BPF_GITIGNORE, formatError, writeFileAtomically } from '@bpf-linker/core';
 import { GENERATORS_CONFIG, generatorsConfigText } from './generators-config';
 import { applyJsonEdits } from './jsonc-edit';
 import { computePin, pinDifferences, pinText, readPin, toolNeeds, PIN_FILE } from './pin';
@@ -36,7 +36,7 @@ export interface InitResult {
 }
 
 const GITIGNORE_HEADER = '# BPF build outputs (@bpf-linker/turbo)';
-const GITIGNORE = ['dist/bpf/', 'target/', '.turbo/'];
+const GITIGNORE = [...BPF_GITIGNORE, '.turbo/'];
 
 export function turboConfigFile(root: string): string {
   return existsSync(join(root, 'turbo.jsonc')) && !existsSync(join(root, 'turbo.json')) ? 'turbo.jsonc' : 'turbo.json';

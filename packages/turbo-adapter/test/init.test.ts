@@ -25,7 +25,7 @@ describe('bpf-turbo init', () => {
       'update packages/xdp/package.json',
     ]);
     applyInit(first);
-    expect(read(root, '.gitignore')).toBe('# BPF build outputs (@bpf-linker/turbo)\ndist/bpf/\ntarget/\n.turbo/\n');
+    expect(read(root, '.gitignore')).toBe('# BPF build outputs (@bpf-linker/turbo)\n**/dist/bpf/\ntarget/\n.turbo/\n');
     expect(read(root, 'turbo/generators/config.ts')).toContain("import { registerBpfGenerators } from '@bpf-linker/turbo/generators';");
     const pin = JSON.parse(read(root, '.bpf-toolchain.json'));
     expect(pin.common[0]).toMatch(/^bpf-linker /);

@@ -54,6 +54,16 @@ export function usage(command: string, message: string, hint?: string): LinkErro
   return new LinkError('INVALID_ARGUMENT', message, { hint: hint ? `${hint}; ${more}` : more });
 }
 
+/** What the usual errors of opening a file mean, in words. */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a component of the path is not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+};
+
 /**
  * The bytes of a BPF ELF object, or an error that says what the file is instead. Only regular
  * files of at most DEFAULT_MAX_INPUT_SIZE are read, and only after their first bytes are ELF.
@@ -77,7 +87,8 @@ export function readBpfObjectFile(path: string): Uint8Array {
     });
   } catch (e) {
     if (e instanceof LinkError) throw e;
-    throw new LinkError('INPUT_NOT_FOUND', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LinkError('INPUT_NOT_FOUND', `cannot read ${path}: ${(code && ERRNO_WORDS[code]) ?? code ?? (e as Error).message}`, {
       file: path,
       hint: 'pass the path of a BPF object (the output of bpf-linker, or clang -target bpf -c)',
     });

@@ -4,7 +4,8 @@
  * command-line options set once (LLVM keeps them process-global; a second link asking for
  * different options is refused rather than silently ignored).
  */
-import { readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { crashGuardDone, currentCrashStep } from '../crash-guard';
 import { LinkError } from '../errors';
 import {
@@ -16,6 +17,7 @@ import {
   registerCallback,
   type LlvmFunctions,
 } from './api';
+import { SUPPORTED_MAJORS } from './discovery';
 import { formatVersion, type LlvmVersion } from './types';
 
 export interface LlvmLibrary {
@@ -88,6 +90,15 @@ export function loadLlvmLibrary(path: string): LlvmLibrary {
   try {
     api = declareLlvmApi(loadSharedLibrary(path));
   } catch (e) {
+    // A library that loads but lacks functions is usually an old LLVM (LLVMGetVersion is from 16).
+    const major = majorFromFileName(path);
+    if (major !== undefined && major < SUPPORTED_MAJORS[0]) {
+      throw new LinkError('LLVM_LOAD_FAILED', `${path} is libLLVM ${major}, which is too old: libLLVM ${SUPPORTED_MAJORS[0]} to ${SUPPORTED_MAJORS[SUPPORTED_MAJORS.length - 1]} are supported`, {
+        file: path,
+        hint: `install llvm-22 (apt-get install llvm-22), or point --llvm-path / BPF_LINKER_LLVM at a libLLVM ${SUPPORTED_MAJORS[0]}-${SUPPORTED_MAJORS[SUPPORTED_MAJORS.length - 1]}`,
+        cause: e,
+      });
+    }
     throw new LinkError('LLVM_LOAD_FAILED', `cannot load libLLVM from ${path}: ${(e as Error).message}`, {
       file: path,
       hint: 'pass the real shared object (for rustup toolchains libLLVM.so.<ver>-rust-<ver>, not the small libLLVM-NN-rust-*.so linker script) with --llvm-path, or install llvm-22',
@@ -135,4 +146,19 @@ export function setGlobalOptions(lib: LlvmLibrary, options: readonly string[]): 
   const argv = ['bpf-linker', ...options];
   lib.api.LLVMParseCommandLineOptions(argv.length, argv, 'BPF linker');
   lib.globalOptions = [...options];
+}
+
+/** The LLVM major a library file is named for (`libLLVM-14.so.1`, `libLLVM.so.22.1`), following links. */
+function majorFromFileName(path: string): number | undefined {
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // the name given is all there is
+  }
+  for (const name of [basename(real), basename(path)]) {
+    const m = /^libLLVM(?:-(\d+)|\.so\.(\d+))/.exec(name);
+    if (m) return Number(m[1] ?? m[2]);
+  }
+  return undefined;
 }

@@ -15,3 +15,4 @@ export {
   type ResolvedProgram,
   type ScaffoldFile,
 } from './templates';
+export { BPF_GITIGNORE } from './gitignore';

@@ -52,6 +52,8 @@ export interface NewBpfProject {
   config: BpfProjectConfig;
   /** Targets written into project.json when the plugin is not registered (no inference). */
   explicitTargets: Record<string, TargetConfiguration>;
+  /** Library projects it links. Without inference nothing adds the graph edges, so they are written. */
+  libraries?: string[];
 }
 
 export function writeBpfProject(tree: Tree, p: NewBpfProject): void {
@@ -62,6 +64,9 @@ export function writeBpfProject(tree: Tree, p: NewBpfProject): void {
     sourceRoot: `${p.root}/src`,
     tags: ['bpf', ...p.tags],
     targets: inferred ? {} : p.explicitTargets,
+    // `^archive` follows graph edges; the inference plugin's createDependencies adds them, and
+    // without it these do (else the library's archive never runs before the link).
+    ...(!inferred && p.libraries?.length ? { implicitDependencies: p.libraries } : {}),
   });
   writeJson(tree, `${p.root}/bpf.config.json`, {
     $schema: `${offsetFromRoot(p.root)}node_modules/${PLUGIN_NAME}/bpf.config.schema.json`,

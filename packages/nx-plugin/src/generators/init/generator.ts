@@ -4,7 +4,8 @@
  * shared headers such as a vendored vmlinux.h), turns caching on for targets that use the
  * executors directly, and keeps build outputs out of git. Idempotent.
  */
-import { readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { readNxJson, updateNxJson, writeJson, type Tree } from '@nx/devkit';
+import { BPF_GITIGNORE } from '@bpf-linker/core';
 import { PLUGIN_NAME } from '../../paths';
 import { DEFAULT_TARGET_NAMES } from '../../plugin/options';
 import { finish, pluginRegistration } from '../shared';
@@ -18,7 +19,7 @@ export const NAMED_INPUTS: Record<string, string[]> = {
 /** Keyed by executor, so they reach hand-written targets; the inferred ones already cache. */
 export const TARGET_DEFAULTS = ['compile', 'archive', 'link', 'cargo'].map((e) => `${PLUGIN_NAME}:${e}`);
 
-const GITIGNORE = ['# BPF build outputs (@bpf-linker/nx)', 'dist/bpf/', 'target/'];
+const GITIGNORE = ['# BPF build outputs (@bpf-linker/nx)', ...BPF_GITIGNORE];
 
 export async function initGenerator(tree: Tree, schema: InitGeneratorSchema = {}): Promise<void> {
   const nxJson = readNxJson(tree) ?? {};
@@ -33,7 +34,10 @@ export async function initGenerator(tree: Tree, schema: InitGeneratorSchema = {}
   if (!Array.isArray(nxJson.targetDefaults)) {
     for (const executor of TARGET_DEFAULTS) nxJson.targetDefaults[executor] ??= { cache: true };
   }
-  updateNxJson(tree, nxJson);
+  // updateNxJson writes nothing when there is no nx.json (a workspace made by hand, or by
+  // `npm i nx` alone): then the plugin would look added and be missing.
+  if (tree.exists('nx.json')) updateNxJson(tree, nxJson);
+  else writeJson(tree, 'nx.json', { $schema: './node_modules/nx/schemas/nx-schema.json', ...nxJson });
 
   const ignore = tree.exists('.gitignore') ? tree.read('.gitignore', 'utf-8')! : '';
   const lines = ignore.split(/\r?\n/);

@@ -43,6 +43,7 @@ export async function programGenerator(tree: Tree, schema: ProgramGeneratorSchem
       program.language === 'rust'
         ? { build: explicitTargets.cargo(n.fileName) }
         : { compile: explicitTargets.compile(), link: explicitTargets.link(n.fileName) },
+    libraries: libraryNames,
   });
   writeScaffold(tree, root, programFiles(scaffold));
   await finish(tree, schema.skipFormat);
