@@ -454,31 +454,13 @@ function scanTopLevel(bytes: Uint8Array, mode: 'producer' | 'validate'): Bitcode
   if (validate && bytes.length % 4 !== 0) {
     throw new BitcodeFormatError(`size ${bytes.length} is not a multiple of 4 bytes (truncated?)`);
   }
-  const body = bitcodeBody(bytes);
-  if (!isRawBitcode(body)) throw new BitcodeFormatError("bitstream does not start with the 'BC' 0xC0DE magic");
-
-  const r = new BitReader(body);
-  r.bit = 32;
-  const top: Scope = { abbrevWidth: TOP_LEVEL_ABBREV_WIDTH, abbrevs: [] };
-  const blockInfo = new Map<number, Abbrev[]>();
   const info: BitcodeInfo = { modules: 0 };
+  const blockInfo = new Map<number, Abbrev[]>();
   let expectModule = false;
   let needStrtab = false;
   let haveStrtab = false;
 
-  // Like LLVM, stop when fewer than 8 bytes remain: tools such as Apple's ar pad the stream.
-  while (Math.floor(r.bit / 8) + 8 < body.length) {
-    const abbrevId = r.fixed(TOP_LEVEL_ABBREV_WIDTH);
-    if (abbrevId === END_BLOCK) throw new BitcodeFormatError(`END_BLOCK outside any block at byte ${Math.floor(r.bit / 8)}`);
-    if (abbrevId === DEFINE_ABBREV) {
-      top.abbrevs.push(readAbbrevDefinition(r));
-      continue;
-    }
-    if (abbrevId !== ENTER_SUBBLOCK) {
-      readRecord(r, abbrevId, top);
-      continue;
-    }
-    const header = readBlockHeader(r);
+  walkTopLevel(bytes, (r, header) => {
     if (expectModule && header.id !== MODULE_BLOCK_ID) {
       throw new BitcodeFormatError(`IDENTIFICATION block is followed by a ${blockName(header.id)} block, not a MODULE block`);
     }
@@ -487,23 +469,21 @@ function scanTopLevel(bytes: Uint8Array, mode: 'producer' | 'validate'): Bitcode
       readBlockInfo(r, header, blockInfo);
     } else if (header.id === IDENTIFICATION_BLOCK_ID) {
       Object.assign(info, readIdentification(r, header, blockInfo));
-      if (!validate) return info;
+      if (!validate) return 'stop';
       expectModule = true;
     } else if (header.id === MODULE_BLOCK_ID) {
-      if (!validate) return info;
+      if (!validate) return 'stop';
       info.modules++;
       if ((readModuleVersion(r, header) ?? 0) >= 2) needStrtab = true;
     } else if (header.id === STRTAB_BLOCK_ID) {
       haveStrtab = true;
     }
-    r.bit = header.end;
-  }
-
-  if (validate) {
-    if (expectModule) throw new BitcodeFormatError('IDENTIFICATION block is not followed by a MODULE block (truncated?)');
-    if (info.modules === 0) throw new BitcodeFormatError('no MODULE block (truncated?)');
-    if (needStrtab && !haveStrtab) throw new BitcodeFormatError('the string table (STRTAB block) is missing (truncated?)');
-  }
+    return undefined;
+  });
+  if (!validate) return info;
+  if (expectModule) throw new BitcodeFormatError('IDENTIFICATION block is not followed by a MODULE block (truncated?)');
+  if (info.modules === 0) throw new BitcodeFormatError('no MODULE block (truncated?)');
+  if (needStrtab && !haveStrtab) throw new BitcodeFormatError('the string table (STRTAB block) is missing (truncated?)');
   return info;
 }
 
@@ -518,12 +498,32 @@ export interface SymbolTableBlobs {
  * reads to select archive members without parsing them). Skips every other block by its length.
  */
 export function readSymbolTableBlobs(bytes: Uint8Array): SymbolTableBlobs {
+  const found: SymbolTableBlobs = {};
+  walkTopLevel(bytes, (r, header, body) => {
+    if (header.id !== SYMTAB_BLOCK_ID && header.id !== STRTAB_BLOCK_ID) return undefined;
+    let blob: Uint8Array | undefined;
+    readBlockContents(r, header, { abbrevWidth: header.abbrevWidth, abbrevs: [] }, (record) => {
+      if (record.code === BLOB_RECORD_CODE && record.blob) blob = body.subarray(record.blob.offset, record.blob.offset + record.blob.length);
+    });
+    if (header.id === SYMTAB_BLOCK_ID) found.symtab = blob;
+    else found.strtab = blob;
+    return undefined;
+  });
+  return found;
+}
+
+/**
+ * Walks the top-level entries of a bitcode file: records and abbreviations are read past, and
+ * each block goes to `onBlock` with the reader at its contents; whatever it reads, the walk goes
+ * on after the block (by its length word). `onBlock` returns 'stop' to end the walk.
+ */
+function walkTopLevel(bytes: Uint8Array, onBlock: (r: BitReader, header: BlockHeader, body: Uint8Array) => 'stop' | undefined): void {
   const body = bitcodeBody(bytes);
   if (!isRawBitcode(body)) throw new BitcodeFormatError("bitstream does not start with the 'BC' 0xC0DE magic");
   const r = new BitReader(body);
   r.bit = 32;
   const top: Scope = { abbrevWidth: TOP_LEVEL_ABBREV_WIDTH, abbrevs: [] };
-  const found: SymbolTableBlobs = {};
+  // Like LLVM, stop when fewer than 8 bytes remain: tools such as Apple's ar pad the stream.
   while (Math.floor(r.bit / 8) + 8 < body.length) {
     const abbrevId = r.fixed(TOP_LEVEL_ABBREV_WIDTH);
     if (abbrevId === END_BLOCK) throw new BitcodeFormatError(`END_BLOCK outside any block at byte ${Math.floor(r.bit / 8)}`);
@@ -536,15 +536,7 @@ export function readSymbolTableBlobs(bytes: Uint8Array): SymbolTableBlobs {
       continue;
     }
     const header = readBlockHeader(r);
-    if (header.id === SYMTAB_BLOCK_ID || header.id === STRTAB_BLOCK_ID) {
-      let blob: Uint8Array | undefined;
-      readBlockContents(r, header, { abbrevWidth: header.abbrevWidth, abbrevs: [] }, (record) => {
-        if (record.code === BLOB_RECORD_CODE && record.blob) blob = body.subarray(record.blob.offset, record.blob.offset + record.blob.length);
-      });
-      if (header.id === SYMTAB_BLOCK_ID) found.symtab = blob;
-      else found.strtab = blob;
-    }
+    if (onBlock(r, header, body) === 'stop') return;
     r.bit = header.end;
   }
-  return found;
 }

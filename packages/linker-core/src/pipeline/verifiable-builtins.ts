@@ -100,6 +100,22 @@ function callsUsingResult(ctx: LlvmContext, f: ValueRef): ValueRef[] {
   return [...uses(ctx, f)].filter((user) => isCallOf(ctx, user, f) && ctx.lib.api.LLVMGetFirstUse(user) !== null);
 }
 
+/**
+ * The forward byte copy, `d[i] = s[i]` for i from 0 to n - 1, as block `label` entered from
+ * `from` with n > 0; it branches to %done.
+ */
+function copyUp(label: string, from: string): string {
+  return `${label}:
+  %i = phi i64 [ 0, %${from} ], [ %next, %${label} ]
+  %sp = getelementptr inbounds i8, ptr %s, i64 %i
+  %b = load i8, ptr %sp, align 1
+  %dp = getelementptr inbounds i8, ptr %d, i64 %i
+  store i8 %b, ptr %dp, align 1
+  %next = add nuw i64 %i, 1
+  %more = icmp ult i64 %next, %n
+  br i1 %more, label %${label}, label %done`;
+}
+
 /** Each body as IR, `%ret` being what memcpy/memmove/memset return (the destination or null). */
 const BODIES: Record<string, { signature: string; body: string }> = {
   memcpy: {
@@ -107,35 +123,21 @@ const BODIES: Record<string, { signature: string; body: string }> = {
     body: `entry:
   %empty = icmp eq i64 %n, 0
   br i1 %empty, label %done, label %loop
-loop:
-  %i = phi i64 [ 0, %entry ], [ %next, %loop ]
-  %sp = getelementptr inbounds i8, ptr %s, i64 %i
-  %b = load i8, ptr %sp, align 1
-  %dp = getelementptr inbounds i8, ptr %d, i64 %i
-  store i8 %b, ptr %dp, align 1
-  %next = add nuw i64 %i, 1
-  %more = icmp ult i64 %next, %n
-  br i1 %more, label %loop, label %done
+${copyUp('loop', 'entry')}
 done:
   ret ptr %ret`,
   },
   memmove: {
     signature: 'ptr @memmove(ptr %d, ptr %s, i64 %n)',
+    // Upwards when the destination is below the source, else downwards, so no byte is
+    // overwritten before it is read.
     body: `entry:
   %empty = icmp eq i64 %n, 0
   br i1 %empty, label %done, label %direction
 direction:
   %forward = icmp ule ptr %d, %s
   br i1 %forward, label %up, label %down
-up:
-  %i = phi i64 [ 0, %direction ], [ %inext, %up ]
-  %sp = getelementptr inbounds i8, ptr %s, i64 %i
-  %b = load i8, ptr %sp, align 1
-  %dp = getelementptr inbounds i8, ptr %d, i64 %i
-  store i8 %b, ptr %dp, align 1
-  %inext = add nuw i64 %i, 1
-  %umore = icmp ult i64 %inext, %n
-  br i1 %umore, label %up, label %done
+${copyUp('up', 'direction')}
 down:
   %j = phi i64 [ %n, %direction ], [ %jnext, %down ]
   %jnext = add i64 %j, -1

@@ -92,6 +92,29 @@ describe.skipIf(noRust)('memory builtins in BTF (Rust, --btf)', () => {
 });
 
 /**
+ * A C source with its own memcpy (-fno-builtin-memcpy, so the calls stay calls), compiled by
+ * clang-22 in a temporary directory, and a link of it with the built CLI.
+ */
+function memcpyFixture(prefix: string, file: string, source: string) {
+  const f = { dir: '', bc: '' };
+  beforeAll(() => {
+    expectFreshCli();
+    f.dir = makeTempDir(prefix);
+    f.bc = compileC({ major: 22, source: writeSource(f.dir, file, source), out: join(f.dir, file.replace(/\.c$/, '.bc')), mode: 'bc', flags: ['-g', '-O2', '-fno-builtin-memcpy'] });
+  });
+  afterAll(() => {
+    if (f.dir) rmSync(f.dir, { recursive: true, force: true });
+  });
+  const link = (name: string, extra: string[]): string => {
+    const out = join(f.dir, name);
+    const r = run(process.execPath, [CLI, f.bc, '--btf', ...extra, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    return out;
+  };
+  return { f, link };
+}
+
+/**
  * C that defines memcpy itself (a global function with default visibility, with -g) and calls it.
  * The copy goes to global data, as a static callee may not return a stack pointer; the loop
  * counts with a scalar, which the verifier follows in the caller's context.
@@ -120,21 +143,10 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('memory builtins in BTF (C, --btf, no export list)', () => {
-  let dir: string;
-  let bc: string;
-  beforeAll(() => {
-    expectFreshCli();
-    dir = makeTempDir('bpfl-mem-builtins-c-');
-    bc = compileC({ major: 22, source: writeSource(dir, 'memcpy.c', MEMCPY_C), out: join(dir, 'memcpy.bc'), mode: 'bc', flags: ['-g', '-O2', '-fno-builtin-memcpy'] });
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
+  const fixture = memcpyFixture('bpfl-mem-builtins-c-', 'memcpy.c', MEMCPY_C);
+  const dir = () => fixture.f.dir;
   const link = (name: string, extra: string[]) => {
-    const out = join(dir, name);
-    const r = run(process.execPath, [CLI, bc, '--btf', ...extra, '-o', out]);
-    expect(r.status, r.stderr).toBe(0);
+    const out = fixture.link(name, extra);
     return { btf: btfOf(readFileSync(out)), obj: readBpfObject(readFileSync(out)) };
   };
 
@@ -148,7 +160,7 @@ describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('
   // libbpf makes hidden functions static in BTF itself; memcpy here has default visibility, so
   // the kernel sees the linkage the linker wrote.
   it.skipIf(noKernel)('bpftool prog loadall accepts it: the verifier follows memcpy in the caller', () => {
-    const r = loadIntoKernel(join(dir, 'default.o'));
+    const r = loadIntoKernel(join(dir(), 'default.o'));
     expect(r.ok, r.log).toBe(true);
   });
 
@@ -159,7 +171,7 @@ describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('
   });
 
   it.skipIf(noKernel)('--export memcpy: the kernel verifies the global memcpy on its own and refuses it (why it is static otherwise)', () => {
-    const r = loadIntoKernel(join(dir, 'exported.o'));
+    const r = loadIntoKernel(join(dir(), 'exported.o'));
     expect(r.ok).toBe(false);
     expect(r.log).toContain("Global function memcpy() doesn't return scalar");
   });
@@ -203,23 +215,7 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 describe.skipIf(!existsSync(CLI) || !existsSync('/usr/lib/llvm-22/bin/clang'))('a weak memory builtin is replaced by loops the verifier follows', () => {
-  let dir: string;
-  let bc: string;
-  beforeAll(() => {
-    expectFreshCli();
-    dir = makeTempDir('bpfl-weak-memcpy-');
-    bc = compileC({ major: 22, source: writeSource(dir, 'weak.c', WEAK_MEMCPY_C), out: join(dir, 'weak.bc'), mode: 'bc', flags: ['-g', '-O2', '-fno-builtin-memcpy'] });
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const link = (name: string, extra: string[]) => {
-    const out = join(dir, name);
-    const r = run(process.execPath, [CLI, bc, '--btf', ...extra, '-o', out]);
-    expect(r.status, r.stderr).toBe(0);
-    return out;
-  };
+  const { link } = memcpyFixture('bpfl-weak-memcpy-', 'weak.c', WEAK_MEMCPY_C);
 
   it.skipIf(noKernel)('both programs load and copy: the result used is the destination', () => {
     const object = link('replaced.o', []);
