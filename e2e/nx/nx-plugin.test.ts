@@ -8,17 +8,22 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBpfObject } from '@bpf-linker/core';
+import { readBpfObject, rustcHasBpfCore } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The repository's Nx by default; E2E_NX_VERSION=24.0.6 (say) tries another supported major. */
 const NX_VERSION = process.env.E2E_NX_VERSION ?? (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.nx;
 const noKernel = kernelLoadUnavailable();
+const RUSTUP_BIN = join(homedir(), '.cargo/bin');
+/** rustup's default rustc has no BPF core; Debian's has one (what a rustup user on Debian has). */
+const noRustup = !existsSync(join(RUSTUP_BIN, 'cargo')) || !rustcHasBpfCore('/usr/bin/rustc') || rustcHasBpfCore(join(RUSTUP_BIN, 'rustc'))
+  ? "rustup's default toolchain without the BPF target (next to Debian's rustc with it) is not installed"
+  : null;
 const noRust = !existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib') ? 'Debian cargo with the prebuilt BPF core is missing (scripts/setup.sh)' : null;
 
 let tmp: string;
@@ -36,6 +41,19 @@ function nx(...args: string[]): string {
   const r = run('npx', ['--no-install', 'nx', ...args]);
   if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (exit ${r.status}):\n${r.output}`);
   return r.output;
+}
+
+/** `fn` in the shell of a rustup user: rustup's default toolchain first on PATH, no RUSTC or CARGO. */
+function asRustupUser<T>(fn: () => T): T {
+  const saved = env;
+  env = { ...env, PATH: `${RUSTUP_BIN}:${env.PATH}` };
+  delete env.RUSTC;
+  delete env.CARGO;
+  try {
+    return fn();
+  } finally {
+    env = saved;
+  }
 }
 
 /** `nx run …` with static output, so each task says whether it came from the cache. */
@@ -231,6 +249,27 @@ describe('the Nx plugin in a fresh workspace', () => {
     it('changing the Rust source is a miss', () => {
       edit('apps/rust-xdp/src/main.rs', (t) => t.replace('2 // XDP_PASS', '1 // XDP_DROP'));
       expect(cacheState(nxRun('rust-xdp:build'), 'rust-xdp:build')).toBe('miss');
+    });
+
+    it.skipIf(noRustup)("with rustup's stable first on PATH: the generated config names Debian's rustc, and the build works", () => {
+      asRustupUser(() => nx('g', '@bpf-linker/nx:program', 'rustup-xdp', '--directory=apps/rustup-xdp', '--language=rust', '--type=xdp', '--no-interactive'));
+      const config = JSON.parse(readFileSync(join(ws, 'apps/rustup-xdp/bpf.config.json'), 'utf8')) as { programs: { cargo: Record<string, unknown> }[] };
+      expect(config.programs[0].cargo).toMatchObject({ rustc: '/usr/bin/rustc' });
+      const out = asRustupUser(() => nx('run', 'rustup-xdp:build', '--outputStyle=static'));
+      expect(cacheState(out, 'rustup-xdp:build')).toBe('miss');
+      expect(readBpfObject(readFileSync(join(ws, 'apps/rustup-xdp/dist/bpf/rustup-xdp.o'))).programs.map((p) => p.name)).toContain('rustup_xdp');
+    });
+
+    it.skipIf(noRustup)('without the setting the build fails with one message naming the fix', () => {
+      edit('apps/rustup-xdp/bpf.config.json', (t) => {
+        const c = JSON.parse(t) as { programs: { cargo: Record<string, unknown> }[] };
+        delete c.programs[0].cargo.rustc;
+        return JSON.stringify(c, null, 2);
+      });
+      const r = asRustupUser(() => run('npx', ['--no-install', 'nx', 'run', 'rustup-xdp:build', '--outputStyle=static']));
+      expect(r.status).not.toBe(0);
+      expect(r.output).toMatch(/has no `core` for bpfel-unknown-none/);
+      expect(r.output).toContain('"cargo": { "rustc": "/usr/bin/rustc" }');
     });
   });
 

@@ -12,12 +12,22 @@ export function clangArg(clang: string): string {
   return PLAIN.test(clang) ? `--clang=${clang}` : `--clang-hex=${Buffer.from(clang, 'utf8').toString('hex')}`;
 }
 
-/** The identity script's arguments: the parts to print and the clang, when one is named. */
-export function parseIdentityArgs(argv: readonly string[]): { parts: Set<string>; clang?: string } {
+/**
+ * The argument carrying a Rust crate's toolchain environment (RUSTC, RUSTUP_TOOLCHAIN, CARGO,
+ * the config's cargo env) for the identity script: JSON in hex, which no shell gives a meaning to.
+ */
+export function toolchainEnvArg(env: Record<string, string>): string {
+  return `--env-hex=${Buffer.from(JSON.stringify(env), 'utf8').toString('hex')}`;
+}
+
+/** The identity script's arguments: the parts to print, the clang when one is named, the toolchain environment. */
+export function parseIdentityArgs(argv: readonly string[]): { parts: Set<string>; clang?: string; env: Record<string, string> } {
   let clang: string | undefined;
+  let env: Record<string, string> = {};
   for (const a of argv) {
     if (a.startsWith('--clang=')) clang = a.slice('--clang='.length);
     else if (a.startsWith('--clang-hex=')) clang = Buffer.from(a.slice('--clang-hex='.length), 'hex').toString('utf8');
+    else if (a.startsWith('--env-hex=')) env = JSON.parse(Buffer.from(a.slice('--env-hex='.length), 'hex').toString('utf8')) as Record<string, string>;
   }
-  return { parts: new Set(argv.filter((a) => !a.startsWith('--'))), clang };
+  return { parts: new Set(argv.filter((a) => !a.startsWith('--'))), clang, env };
 }

@@ -1,5 +1,5 @@
 /**
- * `node toolchain-identity.js <clang|llvm|rust|linker>... [--clang=<clang> | --clang-hex=<hex>]`:
+ * `node toolchain-identity.js <clang|llvm|rust|linker>... [--clang=<clang> | --clang-hex=<hex>] [--env-hex=<hex>]`:
  * prints what identifies the tools a task uses — the linker's version, clang's `--version`, the
  * libLLVM libraries the link can load, `rustc -vV`. Inferred targets use it as a `runtime` input,
  * so a toolchain upgrade is a cache miss. Nx runs it once per command and caches the answer.
@@ -8,9 +8,10 @@ import { probeToolchain, toolchainFingerprint } from '@bpf-linker/core';
 import { parseIdentityArgs } from './identity-args';
 
 function main(argv: string[]): void {
-  const { parts, clang } = parseIdentityArgs(argv);
+  const { parts, clang, env } = parseIdentityArgs(argv);
   const want = (['clang', 'llvm', 'rust'] as const).filter((p) => parts.has(p));
-  const id = probeToolchain({ clang, tools: want });
+  // The crate's toolchain (bpf.config.json's cargo settings) decides which rustc and cargo answer.
+  const id = probeToolchain({ clang, tools: want, env: { ...process.env, ...env } });
   process.stdout.write(toolchainFingerprint(id, want));
 }
 

@@ -14,6 +14,20 @@ import { PROGRAM_TYPES } from '@bpf-linker/core';
 
 const emptyTree = () => createTreeWithEmptyWorkspace();
 
+/** Runs `fn` with some environment variables set, restoring them after. */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 describe('init', () => {
   afterEach(() => {
     delete process.env.NX_ADD_PLUGINS;
@@ -155,7 +169,8 @@ describe('program', () => {
 
   it('writes a Rust crate with a lock file, built by cargo', async () => {
     tree = emptyTree();
-    await programGenerator(tree, { name: 'rust-tc', language: 'rust', type: 'tc', skipFormat: true });
+    // A rustc with the BPF core: the config names no toolchain (see suggestRustToolchain).
+    await withEnv({ RUSTC: '/usr/bin/rustc' }, () => programGenerator(tree, { name: 'rust-tc', language: 'rust', type: 'tc', skipFormat: true }));
     expect(readJson(tree, 'rust-tc/bpf.config.json').programs).toEqual([{ name: 'rust-tc', cargo: { manifest: 'Cargo.toml', bin: 'rust_tc' } }]);
     expect(tree.read('rust-tc/Cargo.toml', 'utf-8')).toContain('[[bin]]\nname = "rust_tc"');
     expect(tree.read('rust-tc/Cargo.lock', 'utf-8')).toContain('name = "rust-tc"');

@@ -17,6 +17,7 @@ import {
   projectDirectory,
   projectNames,
   resolveProgram,
+  suggestRustToolchain,
   writeFileAtomically,
   type BpfProjectConfig,
   type ProjectNames,
@@ -97,7 +98,13 @@ export function newProgram(root: string, a: { name: string; language?: string; t
   const program = resolveProgram({ language: dash(a.language) || 'c', type: dash(a.type) || 'xdp', attach: dash(a.attach) || undefined, libraries });
   const directory = projectDirectory(dash(a.directory) || posix.join('packages', names.fileName));
   const uses = libraries.map((l) => libraryPackage(root, l));
-  const scaffold = { names, program, libraries: uses, buildCommand: `turbo run ${TASKS.build} --filter=${names.name}` };
+  const scaffold = {
+    names,
+    program,
+    libraries: uses,
+    buildCommand: `turbo run ${TASKS.build} --filter=${names.name}`,
+    cargo: program.language === 'rust' ? suggestRustToolchain(process.env) : undefined,
+  };
   return writeNewPackage(root, { names, directory, config: programConfig(scaffold), files: programFiles(scaffold), dependencies: libraries });
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BuildError,
+  cargoToolchainEnv,
   isRustProgram,
   probeToolchain,
   toolchainFingerprintParts,
@@ -36,17 +37,22 @@ const COMMENT =
 export interface ToolNeeds {
   clangs: (string | undefined)[];
   rust: boolean;
+  /** The toolchain environments of the Rust programs (bpf.config.json's cargo settings), distinct. */
+  rustEnvs?: Record<string, string>[];
 }
 
 export function toolNeeds(configs: Iterable<BpfProjectConfig>): ToolNeeds {
   const clangs = new Set<string | undefined>();
-  let rust = false;
+  const rustEnvs = new Map<string, Record<string, string>>();
   for (const c of configs) {
     const programs = c.programs ?? [];
     if (c.library || programs.some((p) => !isRustProgram(p))) clangs.add(c.compile?.clang);
-    if (programs.some(isRustProgram)) rust = true;
+    for (const p of programs.filter(isRustProgram)) {
+      const e = { ...cargoToolchainEnv(p.cargo), ...(p.cargo.cargo ? { CARGO: p.cargo.cargo } : {}) };
+      rustEnvs.set(JSON.stringify(Object.entries(e).sort()), e);
+    }
   }
-  return { clangs: [...clangs], rust };
+  return { clangs: [...clangs], rust: rustEnvs.size > 0, rustEnvs: [...rustEnvs.values()] };
 }
 
 /** The pin describing this machine for these needs (probes the tools: a few processes). */
@@ -54,7 +60,12 @@ export function computePin(needs: ToolNeeds, env: NodeJS.ProcessEnv = process.en
   const parts: ToolchainPart[] = ['llvm', ...(needs.rust ? (['rust'] as const) : [])];
   const base = toolchainFingerprintParts(probeToolchain({ tools: parts, env }), parts);
   const clang = [...new Set(needs.clangs.map((c) => toolchainFingerprintParts(probeToolchain({ clang: c, tools: ['clang'], env }), ['clang']).clang![0]))].sort();
-  return { $comment: COMMENT, common: base.common, ...(clang.length ? { clang } : {}), llvm: base.llvm, ...(base.rust ? { rust: base.rust } : {}) };
+  // Each Rust program's own toolchain (its cargo settings), so updating that one is a miss too.
+  const rustEnvs = needs.rustEnvs ?? [{}];
+  const rust = needs.rust
+    ? [...new Set(rustEnvs.flatMap((e) => toolchainFingerprintParts(probeToolchain({ tools: ['rust'], env: { ...env, ...e } }), ['rust']).rust ?? []))]
+    : undefined;
+  return { $comment: COMMENT, common: base.common, ...(clang.length ? { clang } : {}), llvm: base.llvm, ...(rust ? { rust } : {}) };
 }
 
 export function pinText(pin: ToolchainPin): string {
@@ -83,7 +94,8 @@ function groupDiff(name: string, pinned: readonly string[] | undefined, now: rea
 /**
  * Differences between the pin on disk and this machine; empty when current. `exact` (what `pin`
  * and `init` write): the pin must be exactly `current`. Otherwise (a package's build): it must
- * cover what `current` uses — other packages may compile with other clangs, or without Rust.
+ * cover what `current` uses — other packages may compile with other clangs or Rust toolchains,
+ * or without Rust.
  */
 export function pinDifferences(pinned: ToolchainPin | undefined, current: ToolchainPin, exact = false): string[] {
   if (!pinned) return [`${PIN_FILE} is missing or not valid JSON`];
@@ -93,7 +105,9 @@ export function pinDifferences(pinned: ToolchainPin | undefined, current: Toolch
       ? groupDiff('clang', pinned.clang, current.clang)
       : (current.clang ?? []).filter((l) => !(pinned.clang ?? []).includes(l)).map((l) => `clang: "${l}" is not pinned`)),
     ...groupDiff('libLLVM', pinned.llvm, current.llvm),
-    ...(exact || current.rust ? groupDiff('rust', pinned.rust, current.rust) : []),
+    ...(exact
+      ? groupDiff('rust', pinned.rust, current.rust)
+      : (current.rust ?? []).filter((l) => !(pinned.rust ?? []).includes(l)).map((l) => `rust: "${l}" is not pinned`)),
   ];
 }
 

@@ -37,7 +37,15 @@ describe('bpf-library and bpf-program', () => {
 
   it('writes a Rust crate and puts Rust into the pin', () => {
     const root = empty();
-    newProgram(root, { name: 'rust-tc', language: 'rust', type: 'tc', attach: '', libraries: '', directory: '' });
+    // A rustc with the BPF core: the config names no toolchain (see suggestRustToolchain).
+    const saved = process.env.RUSTC;
+    process.env.RUSTC = '/usr/bin/rustc';
+    try {
+      newProgram(root, { name: 'rust-tc', language: 'rust', type: 'tc', attach: '', libraries: '', directory: '' });
+    } finally {
+      if (saved === undefined) delete process.env.RUSTC;
+      else process.env.RUSTC = saved;
+    }
     expect(readFileSync(join(root, 'packages/rust-tc/src/main.rs'), 'utf8')).toContain('#[link_section = "tc"]\npub extern "C" fn rust_tc(');
     expect(json(root, 'packages/rust-tc/bpf.config.json').programs).toEqual([{ name: 'rust-tc', cargo: { manifest: 'Cargo.toml', bin: 'rust_tc' } }]);
     expect(json(root, '.bpf-toolchain.json').rust).toHaveLength(2);

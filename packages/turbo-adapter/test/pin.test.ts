@@ -13,8 +13,16 @@ describe('toolNeeds', () => {
     expect(toolNeeds([{ library: { name: 'l', sources: ['*.c'] } }, { compile: { clang: '/usr/bin/clang-19' }, programs: [{ name: 'p', sources: ['*.c'] }] }])).toEqual({
       clangs: [undefined, '/usr/bin/clang-19'],
       rust: false,
+      rustEnvs: [],
     });
-    expect(toolNeeds([{ programs: [{ name: 'r', cargo: {} }] }])).toEqual({ clangs: [], rust: true });
+    expect(toolNeeds([{ programs: [{ name: 'r', cargo: {} }] }])).toEqual({ clangs: [], rust: true, rustEnvs: [{}] });
+    // Each crate's toolchain setting, once.
+    expect(
+      toolNeeds([
+        { programs: [{ name: 'r', cargo: { rustc: '/usr/bin/rustc' } }] },
+        { programs: [{ name: 's', cargo: { rustc: '/usr/bin/rustc' } }, { name: 'n', cargo: { toolchain: 'nightly', cargo: '/opt/cargo' } }] },
+      ]).rustEnvs,
+    ).toEqual([{ RUSTC: '/usr/bin/rustc' }, { RUSTUP_TOOLCHAIN: 'nightly', CARGO: '/opt/cargo' }]);
   });
 });
 
@@ -28,6 +36,9 @@ describe('computePin', () => {
       expect.stringMatching(/^rustc \/usr\/bin\/rustc: rustc 1\.\d+/),
       expect.stringMatching(/^cargo \/usr\/bin\/cargo: cargo 1\.\d+/),
     ]);
+    // A crate's own toolchain setting (bpf.config.json's cargo.rustc) is what the pin records.
+    const own = computePin({ clangs: [], rust: true, rustEnvs: [{ RUSTC: '/usr/bin/rustc' }] }, { ...process.env, RUSTC: 'rustc' });
+    expect(own.rust![0]).toMatch(/^rustc \/usr\/bin\/rustc: rustc 1\.\d+/);
   });
 });
 

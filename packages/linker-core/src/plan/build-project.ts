@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../log';
-import type { BpfProjectConfig, LinkSettings } from './config';
+import { cargoToolchainEnv, isRustProgram, type BpfProjectConfig, type LinkSettings } from './config';
 import { BuildError } from './errors';
 import { planBuild, type BpfProjectRef, type BuildPlan, type BuildStep, type StepKind } from './plan';
 import { runSteps, type BuildManifest, type StepResult } from './run';
@@ -77,6 +77,12 @@ export interface ProjectBuild {
 }
 
 /** Plans and runs a project's steps. Step failures throw (a BuildError or LinkError). */
+/** The toolchain environment of the project's first Rust program (empty without one). */
+export function rustToolchainEnv(config: BpfProjectConfig): Record<string, string> {
+  const rust = (config.programs ?? []).find(isRustProgram);
+  return rust ? cargoToolchainEnv(rust.cargo) : {};
+}
+
 export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
   const env = o.env ?? process.env;
   const kinds = new Set<StepKind>(o.kinds ?? ['compile', 'archive', 'link', 'cargo']);
@@ -88,7 +94,8 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     workspaceRoot: o.workspaceRoot,
     project: o.project,
     projects: o.projects,
-    toolchain: probeToolchain({ clang: o.config.compile?.clang, tools: [...tools], env }),
+    // The rustc of the config's first crate is the one cargo will run (its toolchain setting).
+    toolchain: probeToolchain({ clang: o.config.compile?.clang, tools: [...tools], env: { ...env, ...rustToolchainEnv(o.config) } }),
     linker: o.linker,
     linkOverrides: overrides,
     env,

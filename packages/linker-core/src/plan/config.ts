@@ -82,6 +82,24 @@ export interface CargoSettings {
   noDefaultFeatures?: boolean;
   args?: string[];
   rustcArgs?: string[];
+  /** rustup toolchain (RUSTUP_TOOLCHAIN). */
+  toolchain?: string;
+  /** Path of the rustc to use (RUSTC). */
+  rustc?: string;
+  /** Path of the cargo to run. */
+  cargo?: string;
+  /** `-Z build-std=core` (nightly with rust-src). */
+  buildStd?: boolean;
+  /** More environment for cargo. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The environment a crate's build runs with: the toolchain bpf.config.json names. RUSTC wins over
+ * RUSTUP_TOOLCHAIN (cargo runs that rustc whatever the toolchain), as in cargo itself.
+ */
+export function cargoToolchainEnv(c: Pick<CargoSettings, 'toolchain' | 'rustc' | 'env'>): Record<string, string> {
+  return { ...(c.env ?? {}), ...(c.toolchain ? { RUSTUP_TOOLCHAIN: c.toolchain } : {}), ...(c.rustc ? { RUSTC: c.rustc } : {}) };
 }
 
 export interface RustProgramConfig {

@@ -2,6 +2,7 @@
 export {
   BPF_CONFIG_FILE,
   DEFAULT_OUT_DIR,
+  cargoToolchainEnv,
   LINK_SETTING_KEYS,
   isRustProgram,
   parseBpfConfig,
@@ -45,6 +46,8 @@ export {
   probeToolchain,
   rustcProducer,
   toolchainFingerprint,
+  rustcHasBpfCore,
+  suggestRustToolchain,
   toolchainFingerprintParts,
   type ToolchainPart,
   whichSync,

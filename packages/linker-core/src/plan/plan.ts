@@ -20,6 +20,7 @@ import {
   type LibraryConfig,
   type LinkSettings,
   type RustProgramConfig,
+  cargoToolchainEnv,
 } from './config';
 import { BuildError } from './errors';
 import { SKIPPED_DIRS, listFiles, matchFiles } from './glob';
@@ -469,6 +470,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     ...(c.package ? ['--package', c.package] : []),
     ...(c.features?.length ? ['--features', c.features.join(',')] : []),
     ...(c.noDefaultFeatures ? ['--no-default-features'] : []),
+    ...(c.buildStd ? ['-Z', 'build-std=core'] : []),
     ...(c.args ?? []),
     '--',
     ...rustc,
@@ -481,7 +483,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
   return {
     kind: 'cargo',
     id: `cargo:${p.context.project.name}/${program.name}`,
-    description: `cargo build ${bin} → ${output}`,
+    description: `cargo rustc --bin ${bin} → ${output}`,
     program: program.name,
     cargoManifest,
     targetDir,
@@ -490,12 +492,12 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     manifest,
     report,
     linkSettings: settings,
-    env: {},
+    env: cargoToolchainEnv(c),
     inputs,
     inputPatterns: [`${prefix}**/*.rs`, `${prefix}Cargo.toml`, `${prefix}Cargo.lock`, `${prefix}build.rs`],
     outputs: [output, manifest, ...(report ? [report] : [])],
     dependsOn: [],
-    command: [p.toolchain.cargo.path, ...args],
+    command: [c.cargo ?? p.toolchain.cargo.path, ...args],
     runner: 'process',
     toolchain: {
       linker: p.toolchain.linker,

@@ -233,9 +233,22 @@ async function runCargo(step: CargoStep, options: RunStepOptions): Promise<Build
     });
   }
   if (r.code !== 0) {
+    const output = r.output.split('\n').slice(-40).join('\n');
+    // rustup's stable (or any toolchain without the BPF target) first on PATH: the usual trap.
+    if (/can't find crate for `core`|error\[E0463\]/.test(r.output)) {
+      const toolchain = step.env.RUSTC ? `rustc ${step.env.RUSTC}` : step.env.RUSTUP_TOOLCHAIN ? `the rustup toolchain ${step.env.RUSTUP_TOOLCHAIN}` : `the rustc cargo found (${step.toolchain.rustc?.path ?? 'rustc'}${step.toolchain.rustc?.version ? `: ${step.toolchain.rustc.version}` : ''})`;
+      const triple = step.artifact.split('/').find((p) => /^bpfe[lb]-unknown-none$/.test(p)) ?? 'bpfel-unknown-none';
+      throw new BuildError('CARGO_FAILED', `cargo failed for ${step.cargoManifest}: ${toolchain} has no \`core\` for ${triple}`, {
+        file: step.cargoManifest,
+        output,
+        hint:
+          'choose a toolchain with a prebuilt BPF core in bpf.config.json: "cargo": { "rustc": "/usr/bin/rustc" } (Debian: apt-get install rustc-web cargo-web ' +
+          'libstd-rust-web-dev-bpf), or build core from source: "cargo": { "toolchain": "nightly", "buildStd": true } after rustup component add rust-src --toolchain nightly',
+      });
+    }
     throw new BuildError('CARGO_FAILED', `cargo failed for ${step.cargoManifest} (exit ${r.code})`, {
       file: step.cargoManifest,
-      output: r.output.split('\n').slice(-40).join('\n'),
+      output,
       hint: `the command was: ${step.command.join(' ')}`,
     });
   }

@@ -8,7 +8,7 @@
  * versions (once per build or hash computation).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { LINKER_VERSION } from '../cache/version';
 import { findRustcLibraries, findSystemLibraries, SUPPORTED_MAJORS, type LlvmCandidate } from '../llvm/discovery';
@@ -220,4 +220,29 @@ export function toolchainFingerprint(id: ToolchainIdentity, parts: ReadonlyArray
   const p = toolchainFingerprintParts(id, parts);
   const lines = [...p.common, ...(['clang', 'llvm', 'rust'] as const).filter((k) => parts.includes(k)).flatMap((k) => p[k] ?? [])];
   return `${lines.join('\n')}\n`;
+}
+
+/** Whether a rustc has a prebuilt `core` for a BPF target (in `<sysroot>/lib/rustlib/<triple>/lib`). */
+export function rustcHasBpfCore(rustc: string, env: NodeJS.ProcessEnv = process.env, triple = 'bpfel-unknown-none'): boolean {
+  const sysroot = firstLine(rustc, ['--print', 'sysroot'], env);
+  if (!sysroot) return false;
+  const dir = join(sysroot, 'lib', 'rustlib', triple, 'lib');
+  try {
+    return readdirSync(dir).some((f) => /^libcore-[0-9a-f]+\.rlib$/.test(f));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cargo toolchain a generated Rust program should name, so that it builds on this machine:
+ * nothing when the rustc cargo would run has a BPF core; Debian's /usr/bin/rustc (with
+ * libstd-rust-web-dev-bpf) when it has one and the default does not (rustup's stable first on PATH,
+ * the usual trap); else nothing, and the build's error says what to do.
+ */
+export function suggestRustToolchain(env: NodeJS.ProcessEnv = process.env): { rustc?: string } {
+  const rustc = env.RUSTC || 'rustc';
+  if (rustcHasBpfCore(rustc, env)) return {};
+  const debian = '/usr/bin/rustc';
+  return rustc !== debian && rustcHasBpfCore(debian, env) ? { rustc: debian } : {};
 }

@@ -3,7 +3,7 @@
  * source files, as plain data. The Nx generators put them in a Tree, `turbo gen` writes them to
  * disk; both get the same programs from the same PROGRAM_TYPES.
  */
-import type { BpfProjectConfig } from '../plan/config';
+import type { BpfProjectConfig, CargoSettings } from '../plan/config';
 import { rustNameProblem, type ProjectNames } from './names';
 import { PROGRAM_TYPE_INFO, PROGRAM_TYPES, parseProgramType, type ProgramType, type ProgramTypeInfo } from './program-types';
 
@@ -76,6 +76,8 @@ export interface ProgramScaffold {
   libraries: readonly LibraryUse[];
   /** How this host builds the project, for the generated comments: `nx run xdp:link`. */
   buildCommand: string;
+  /** Toolchain settings for a Rust crate's `cargo` (suggestRustToolchain). */
+  cargo?: Pick<CargoSettings, 'rustc' | 'toolchain'>;
 }
 
 /**
@@ -108,7 +110,7 @@ export function programConfig(p: ProgramScaffold): BpfProjectConfig {
   checkProgramNames(p);
   const n = p.names;
   return p.program.language === 'rust'
-    ? { programs: [{ name: n.fileName, cargo: { manifest: 'Cargo.toml', bin: n.snake } }] }
+    ? { programs: [{ name: n.fileName, cargo: { manifest: 'Cargo.toml', bin: n.snake, ...p.cargo } }] }
     : { programs: [{ name: n.fileName, sources: ['src/**/*.c'], ...(p.libraries.length ? { libraries: p.libraries.map((l) => l.project) } : {}) }] };
 }
 

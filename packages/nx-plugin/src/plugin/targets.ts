@@ -5,8 +5,8 @@
  */
 import { isAbsolute } from 'node:path';
 import type { TargetConfiguration } from '@nx/devkit';
-import { buildEnvFor, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
-import { clangArg } from '../identity-args';
+import { buildEnvFor, cargoToolchainEnv, isRustProgram, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
+import { clangArg, toolchainEnvArg } from '../identity-args';
 import type { NormalizedOptions } from './options';
 
 export interface TargetContext {
@@ -138,6 +138,10 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
   }
 
   if (cargos.length > 0) {
+    // The crate's rustc/toolchain/cargo from bpf.config.json: the identity must be theirs.
+    const rust = (config.programs ?? []).find(isRustProgram);
+    const toolchainEnv = rust ? { ...cargoToolchainEnv(rust.cargo), ...(rust.cargo.cargo ? { CARGO: rust.cargo.cargo } : {}) } : {};
+    const toolchainOption = Object.keys(toolchainEnv).length ? ` ${toolchainEnvArg(toolchainEnv)}` : '';
     const own = 'bpfRust' in ctx.namedInputs ? ['bpfRust'] : [configInput, ...unique(cargos.flatMap((c) => c.inputPatterns)).map(t)];
     targets[names.buildTargetName] = {
       executor: EXECUTORS.cargo,
@@ -145,7 +149,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
       inputs: [
         ...own,
         ...envInputs('cargo'),
-        { runtime: `${ctx.identityCommand} rust llvm` },
+        { runtime: `${ctx.identityCommand} rust llvm${toolchainOption}` },
         ...external(true),
       ],
       // Only the objects: cargo's target directory stays out of the cache.

@@ -5,7 +5,7 @@
  * come from the core's scaffold, the same ones `turbo gen bpf-program` writes.
  */
 import { readJson, readProjectConfiguration, type Tree } from '@nx/devkit';
-import { libraryUse, parseList, programConfig, programFiles, projectNames, resolveProgram, type BpfProjectConfig, type LibraryUse } from '@bpf-linker/core';
+import { libraryUse, parseList, suggestRustToolchain, programConfig, programFiles, projectNames, resolveProgram, type BpfProjectConfig, type LibraryUse } from '@bpf-linker/core';
 import { initGenerator } from '../init/generator';
 import { assertNewProject, explicitTargets, finish, projectRoot, writeBpfProject, writeScaffold } from '../shared';
 import type { ProgramGeneratorSchema } from './schema';
@@ -31,7 +31,13 @@ export async function programGenerator(tree: Tree, schema: ProgramGeneratorSchem
   assertNewProject(tree, n.name, root);
   await initGenerator(tree, { skipFormat: true });
   const libraries = libraryNames.map((l) => libraryOf(tree, l));
-  const scaffold = { names: n, program, libraries, buildCommand: `nx run ${n.name}:${program.language === 'rust' ? 'build' : 'link'}` };
+  const scaffold = {
+    names: n,
+    program,
+    libraries,
+    buildCommand: `nx run ${n.name}:${program.language === 'rust' ? 'build' : 'link'}`,
+    cargo: program.language === 'rust' ? suggestRustToolchain(process.env) : undefined,
+  };
 
   writeBpfProject(tree, {
     names: n,
