@@ -1,6 +1,6 @@
 /** The init, library and program generators on an empty Nx workspace tree. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,6 +184,11 @@ describe('program', () => {
     await programGenerator(tree, { name: 'r-prog', type, language: 'rust', skipFormat: true });
     expect(source('c-prog', 'c-prog.bpf.c')).toMatch(/SEC\("[^"]+"\)\nint c_prog\(/);
     expect(tree.read('r-prog/src/main.rs', 'utf-8')).toMatch(/#\[link_section = "[^"]+"\]\npub extern "C" fn r_prog/);
+  });
+
+  it("offers every program type of the core in the generator's schema", () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, '../src/generators/program/schema.json'), 'utf8')) as { properties: { type: { enum: string[] } } };
+    expect(schema.properties.type.enum).toEqual([...PROGRAM_TYPES]);
   });
 
   it('accepts kebab-case type names', async () => {

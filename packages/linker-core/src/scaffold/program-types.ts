@@ -1,6 +1,6 @@
 /**
- * The program types the generators (Nx, turbo gen) offer (aya-template's list, trimmed to what a plain C or
- * no_std Rust program can be without a loader library): the ELF section libbpf expects, the
+ * The program types the generators (Nx, turbo gen) offer: aya-template's list, as plain C or
+ * no_std Rust programs without a loader library: the ELF section libbpf expects, the
  * context argument, what the program returns, and what its attach parameter means.
  */
 export const PROGRAM_TYPES = [
@@ -15,6 +15,15 @@ export const PROGRAM_TYPES = [
   'cgroup_skb',
   'lsm',
   'perf_event',
+  'uretprobe',
+  'fentry',
+  'fexit',
+  'tp_btf',
+  'sk_msg',
+  'sock_ops',
+  'cgroup_sockopt',
+  'cgroup_sysctl',
+  'cgroup_device',
 ] as const;
 
 export type ProgramType = (typeof PROGRAM_TYPES)[number];
@@ -131,6 +140,83 @@ export const PROGRAM_TYPE_INFO: Record<ProgramType, ProgramTypeInfo> = {
     cIncludes: ['linux/bpf_perf_event.h'],
     rustReturn: '0',
     description: 'perf event: runs on a perf event (a sampling timer, a hardware counter)',
+  },
+  uretprobe: {
+    attach: { meaning: 'binary:function', default: '/bin/bash:readline', pattern: /^\/[^\s:]+:[\w.]+$/ },
+    section: (a) => `uretprobe/${a}`,
+    cParam: 'void *ctx',
+    cReturn: '0',
+    cIncludes: [],
+    rustReturn: '0',
+    description: 'uretprobe: runs when a function of a user-space binary returns',
+  },
+  fentry: {
+    attach: { meaning: 'kernel function', default: 'do_nanosleep', pattern: FN },
+    section: (a) => `fentry/${a}`,
+    cParam: 'unsigned long long *ctx',
+    cReturn: '0',
+    cIncludes: [],
+    rustReturn: '0',
+    description: "fentry: runs when a kernel function is entered, through a BPF trampoline (needs the kernel's BTF)",
+  },
+  fexit: {
+    attach: { meaning: 'kernel function', default: 'do_nanosleep', pattern: FN },
+    section: (a) => `fexit/${a}`,
+    cParam: 'unsigned long long *ctx',
+    cReturn: '0',
+    cIncludes: [],
+    rustReturn: '0',
+    description: "fexit: runs when a kernel function returns, with its arguments and return value (needs the kernel's BTF)",
+  },
+  tp_btf: {
+    attach: { meaning: 'tracepoint name', default: 'sched_switch', pattern: /^\w+$/ },
+    section: (a) => `tp_btf/${a}`,
+    cParam: 'unsigned long long *ctx',
+    cReturn: '0',
+    cIncludes: [],
+    rustReturn: '0',
+    description: "BTF tracepoint: a raw tracepoint with typed arguments (needs the kernel's BTF)",
+  },
+  sk_msg: {
+    section: () => 'sk_msg',
+    cParam: 'struct sk_msg_md *msg',
+    cReturn: 'SK_PASS',
+    cIncludes: [],
+    rustReturn: '1 // SK_PASS',
+    description: 'sk_msg: runs on each message sent on a socket of a sockmap',
+  },
+  sock_ops: {
+    section: () => 'sockops',
+    cParam: 'struct bpf_sock_ops *skops',
+    cReturn: '1',
+    cIncludes: [],
+    rustReturn: '1',
+    description: "sock_ops: runs on TCP events of a cgroup's sockets (connect, retransmit, RTT)",
+  },
+  cgroup_sockopt: {
+    attach: { meaning: 'getsockopt or setsockopt', default: 'getsockopt', pattern: /^(getsockopt|setsockopt)$/ },
+    section: (a) => `cgroup/${a}`,
+    cParam: 'struct bpf_sockopt *ctx',
+    cReturn: '1',
+    cIncludes: [],
+    rustReturn: '1 // allow',
+    description: "cgroup sockopt: sees (and may change) a cgroup's getsockopt or setsockopt calls",
+  },
+  cgroup_sysctl: {
+    section: () => 'cgroup/sysctl',
+    cParam: 'struct bpf_sysctl *ctx',
+    cReturn: '1',
+    cIncludes: [],
+    rustReturn: '1 // allow',
+    description: "cgroup sysctl: allows or refuses a cgroup's reads and writes of /proc/sys",
+  },
+  cgroup_device: {
+    section: () => 'cgroup/dev',
+    cParam: 'struct bpf_cgroup_dev_ctx *ctx',
+    cReturn: '1',
+    cIncludes: [],
+    rustReturn: '1 // allow',
+    description: "cgroup device: allows or refuses a cgroup's access to device files",
   },
 };
 
