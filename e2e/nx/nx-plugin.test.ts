@@ -6,18 +6,14 @@
  *
  * One npm install is shared by every test; they run in order on one workspace.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject, rustcHasBpfCore } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
+import { createNxWorkspace, runIn, type RunResult } from '../support/nx-workspace';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-/** The repository's Nx by default; E2E_NX_VERSION=24.0.6 (say) tries another supported major. */
-const NX_VERSION = process.env.E2E_NX_VERSION ?? (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.nx;
 const noKernel = kernelLoadUnavailable();
 const RUSTUP_BIN = join(homedir(), '.cargo/bin');
 /** rustup's default rustc has no BPF core; Debian's has one (what a rustup user on Debian has). */
@@ -30,11 +26,8 @@ let tmp: string;
 let ws: string;
 let env: NodeJS.ProcessEnv;
 
-function run(cmd: string, args: string[], cwd = ws): { status: number; output: string } {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
-  if (r.error) throw r.error;
-  // eslint-disable-next-line no-control-regex
-  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '') };
+function run(cmd: string, args: string[], cwd = ws): RunResult {
+  return runIn({ ws, env }, cmd, args, cwd);
 }
 
 function nx(...args: string[]): string {
@@ -76,50 +69,10 @@ function expectLoads(object: string): void {
 }
 
 beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'bpf-nx-e2e-'));
-  const packs = join(tmp, 'packs');
-  mkdirSync(packs);
-  // Fresh bundles of the three packages (esbuild only), packed as npm would publish them.
-  for (const pkg of ['linker-core', 'cli', 'nx-plugin']) {
-    const dir = join(REPO, 'packages', pkg);
-    execFileSync(process.execPath, ['build.mjs'], { cwd: dir, stdio: 'pipe' });
-    execFileSync('npm', ['pack', '--silent', '--pack-destination', packs], { cwd: dir, stdio: 'pipe' });
-  }
-  ws = join(tmp, 'workspace');
-  mkdirSync(ws);
-  writeFileSync(join(ws, 'package.json'), JSON.stringify({
-    name: 'bpf-e2e',
-    private: true,
-    devDependencies: {
-      nx: NX_VERSION,
-      '@bpf-linker/core': `file:${join(packs, 'bpf-linker-core-0.1.0.tgz')}`,
-      '@bpf-linker/cli': `file:${join(packs, 'bpf-linker-cli-0.1.0.tgz')}`,
-    },
-  }, null, 2));
-  writeFileSync(join(ws, 'nx.json'), JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json' }, null, 2));
-  writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx\n');
-  env = {
-    ...process.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    NX_INTERACTIVE: 'false',
-    CI: 'true',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-    // Debian's rustc and cargo, offline, with a private CARGO_HOME.
-    RUSTC: '/usr/bin/rustc',
-    CARGO: '/usr/bin/cargo',
-    CARGO_HOME: join(tmp, 'cargo-home'),
-    CARGO_NET_OFFLINE: 'true',
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_loglevel: 'error',
-  };
-  const install = run('npm', ['install']);
-  if (install.status !== 0) throw new Error(`npm install failed:\n${install.output}`);
+  const w = createNxWorkspace('bpf-nx-e2e-');
+  ({ tmp, ws, env } = w);
   // What a user runs: installs the plugin (from the tarball) and runs its init generator.
-  nx('add', `@bpf-linker/nx@file:${join(packs, 'bpf-linker-nx-0.1.0.tgz')}`);
+  nx('add', `@bpf-linker/nx@file:${w.packs['nx-plugin']}`);
 }, 600_000);
 
 afterAll(() => {

@@ -1,0 +1,103 @@
+/**
+ * The docs run as written. The README's "Using the CLI" blocks are run by bash, as a user pastes
+ * them: the install block (npm pack, npm install -g, into a private npm prefix) from a copy of
+ * the CLI package, then the usage block on the seed example's sources, with only the installed
+ * `bpf-linker` on PATH. docs/nx.md's opening session (`$ npx nx …`) is run line by line in a
+ * fresh Nx workspace, with the plugin installed from its tarball as its Install section says.
+ * A command that stops working, or a step the docs leave out, fails this test.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBpfObject } from '@bpf-linker/core';
+import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
+import { REPO, createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
+
+const noKernel = kernelLoadUnavailable();
+
+/** The fenced blocks of `lang` in the section of `file` that starts at `heading`, up to the next heading. */
+function blocks(file: string, heading: string, lang: string): string[] {
+  const text = `\n${readFileSync(join(REPO, file), 'utf8')}`;
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`${file} has no "${heading}" section`);
+  const rest = text.slice(start + heading.length + 2);
+  const section = rest.slice(0, rest.search(/\n#{2,3} /) >= 0 ? rest.search(/\n#{2,3} /) : undefined);
+  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]);
+}
+
+/** bash -e on a block of the docs (the docs are ours: this is what a user does with them). */
+function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): { status: number; output: string } {
+  const r = spawnSync('bash', ['-e', '-c', script], { cwd, env, encoding: 'utf8', timeout: 300_000 });
+  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+}
+
+describe("README: Using the CLI", () => {
+  let tmp: string;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'bpfl-docs-cli-'));
+    env = { ...process.env, npm_config_prefix: join(tmp, 'prefix'), npm_config_audit: 'false', npm_config_fund: 'false', npm_config_loglevel: 'error' };
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('has the install block, then the usage block', () => {
+    const [install, usage] = blocks('README.md', '## Using the CLI', 'bash');
+    expect(install).toContain('npm install -g');
+    expect(usage).toContain('bpf-linker program.bc liblib.a');
+  });
+
+  it('the install block puts bpf-linker on PATH (here: a private npm prefix)', () => {
+    const [install] = blocks('README.md', '## Using the CLI', 'bash');
+    // A checkout as the block expects it: packages/cli with its built bundle.
+    const checkout = join(tmp, 'checkout');
+    mkdirSync(join(checkout, 'packages'), { recursive: true });
+    cpSync(join(REPO, 'packages/cli'), join(checkout, 'packages/cli'), { recursive: true, filter: (src) => !/\/(node_modules|test|src)(\/|$)/.test(src) });
+    const r = bash(install, checkout, env);
+    expect(r.status, r.output).toBe(0);
+    expect(existsSync(join(tmp, 'prefix/bin/bpf-linker'))).toBe(true);
+  });
+
+  it('the usage block links the seed example into an object with BTF that the kernel loads', () => {
+    const [, usage] = blocks('README.md', '## Using the CLI', 'bash');
+    const work = join(tmp, 'work');
+    mkdirSync(work);
+    for (const f of ['lib.c', 'program.c']) copyFileSync(join(REPO, 'examples/seed', f), join(work, f));
+    const r = bash(usage, work, { ...env, PATH: `${join(tmp, 'prefix/bin')}:${process.env.PATH}` });
+    expect(r.status, r.output).toBe(0);
+    const obj = readBpfObject(readFileSync(join(work, 'program.o')));
+    expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => p.name).sort()).toEqual(['kprobe_prog', 'xdp_prog']);
+    expect(obj.btf).toBeDefined();
+    if (!noKernel) expect(loadIntoKernel(join(work, 'program.o')).ok).toBe(true);
+  });
+});
+
+describe('docs/nx.md: the opening session', () => {
+  let w: NxWorkspace;
+  beforeAll(() => {
+    w = createNxWorkspace('bpfl-docs-nx-');
+  }, 600_000);
+  afterAll(() => {
+    if (w && !process.env.KEEP_E2E) rmSync(w.tmp, { recursive: true, force: true });
+  });
+
+  it('runs line by line, and Nx prints the tasks the docs show', () => {
+    const [session] = blocks('docs/nx.md', '# Nx: `@bpf-linker/nx`', 'console');
+    const commands = session.split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
+    expect(commands[0]).toBe('npx nx add @bpf-linker/nx');
+    const shownTasks = session.split('\n').filter((l) => l.startsWith('> nx run '));
+    let output = '';
+    for (const command of commands) {
+      // Not on the npm registry yet: the Install section's form, from the tarball.
+      const line = command === 'npx nx add @bpf-linker/nx' ? `npx nx add @bpf-linker/nx@file:${w.packs['nx-plugin']}` : command;
+      if (noKernel && line.endsWith(':verify')) continue;
+      const r = bash(line, w.ws, w.env);
+      expect(r.status, `${line}\n${r.output}`).toBe(0);
+      output += r.output;
+    }
+    for (const task of shownTasks) expect(output).toContain(task);
+    expect(existsSync(join(w.ws, 'apps/xdp-counter/dist/bpf/xdp-counter.o'))).toBe(true);
+    if (!noKernel) expect(output).toMatch(/xdp-counter\.o: 1 program accepted/);
+  });
+});
