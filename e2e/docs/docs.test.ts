@@ -2,12 +2,13 @@
  * The docs run as written. The README's "Using the CLI" blocks are run by bash, as a user pastes
  * them: the install block (npm pack, npm install -g, into a private npm prefix) from a copy of
  * the CLI package, then the usage block on the seed example's sources, with only the installed
- * `bpf-linker` on PATH. docs/nx.md's opening session (`$ npx nx …`) is run line by line in a
+ * `bpf-linker` on PATH. docs/rust.md's minimal crate is built with the commands it shows.
+ * docs/nx.md's opening session (`$ npx nx …`) is run line by line in a
  * fresh Nx workspace, with the plugin installed from its tarball as its Install section says.
  * A command that stops working, or a step the docs leave out, fails this test.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,35 @@ describe("README: Using the CLI", () => {
     expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => p.name).sort()).toEqual(['kprobe_prog', 'xdp_prog']);
     expect(obj.btf).toBeDefined();
     if (!noKernel) expect(loadIntoKernel(join(work, 'program.o')).ok).toBe(true);
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib'))('docs/rust.md: a minimal crate', () => {
+  it('builds with the commands shown, into an object with BTF that the kernel loads', () => {
+    const [toml] = blocks('docs/rust.md', '## A minimal crate', 'toml');
+    const [rust] = blocks('docs/rust.md', '## A minimal crate', 'rust');
+    const [commands] = blocks('docs/rust.md', '## A minimal crate', 'bash');
+    const tmp = mkdtempSync(join(tmpdir(), 'bpfl-docs-rust-'));
+    try {
+      const crate = join(tmp, 'pass');
+      mkdirSync(join(crate, 'src'), { recursive: true });
+      writeFileSync(join(crate, 'Cargo.toml'), toml);
+      writeFileSync(join(crate, 'src/main.rs'), rust);
+      // bpf-linker on PATH: the built CLI, as the Install section leaves it.
+      mkdirSync(join(tmp, 'bin'));
+      symlinkSync(join(REPO, 'packages/cli/dist/bpf-linker.cjs'), join(tmp, 'bin/bpf-linker'));
+      const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env.PATH}`, CARGO_HOME: join(tmp, 'cargo-home'), CARGO_NET_OFFLINE: 'true' };
+      const r = bash(commands, crate, env);
+      expect(r.status, r.output).toBe(0);
+      const object = join(crate, 'target/bpfel-unknown-none/release/pass');
+      const obj = readBpfObject(readFileSync(object));
+      expect(obj.programs.filter((p) => !p.isSubprogram).map((p) => [p.name, p.section])).toEqual([['pass', 'xdp']]);
+      expect(obj.btf).toBeDefined();
+      expect(r.output).toContain('.BTF');
+      if (!noKernel) expect(loadIntoKernel(object).ok).toBe(true);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
