@@ -157,7 +157,17 @@ export function readBpfObject(bytes: Uint8Array): BpfObject {
   for (const sec of elf.sections) inContext(`section ${sec.name ? quoteName(sec.name) : `#${sec.index}`}`, () => elf.sectionData(sec));
   const { btf, btfExt } = readObjectBtf(elf);
   const symbols = inContext('symbol table', () => elf.symbols());
-  const btfFuncs = new Map(btf ? findTypes(btf, 'FUNC').map((f) => [f.name, f.linkage] as const) : []);
+  const byName = new Map(btf ? findTypes(btf, 'FUNC').map((f) => [f.name, f.linkage] as const) : []);
+  // .BTF.ext ties each function to its FUNC by position: Rust's functions have mangled ELF names
+  // (_ZN…) and sanitized BTF names, so only the position finds theirs.
+  const byPosition = new Map<string, BtfFuncLinkage>();
+  for (const s of btfExt?.funcInfo ?? []) {
+    for (const r of s.records) {
+      const t = btf?.types[r.typeId - 1];
+      if (t?.kind === 'FUNC') byPosition.set(`${s.section}@${r.insnOff}`, t.linkage);
+    }
+  }
+  const btfFuncs: BtfLinkageOf = (section, byteOffset, name) => byPosition.get(`${section}@${byteOffset}`) ?? byName.get(name);
 
   const codeSections: BpfCodeSection[] = [];
   const programs: BpfFunction[] = [];
@@ -200,11 +210,14 @@ function cString(data: Uint8Array): string {
   return Buffer.from(data.subarray(0, end < 0 ? data.length : end)).toString('utf8');
 }
 
+/** The linkage of the BTF FUNC of the function at `byteOffset` of `section` (named `name` in ELF). */
+type BtfLinkageOf = (section: string, byteOffset: number, name: string) => BtfFuncLinkage | undefined;
+
 function readCodeSection(
   elf: ElfFile,
   sec: ElfSection,
   symbols: ElfSymbol[],
-  btfFuncs: Map<string, BtfFuncLinkage>,
+  btfFuncs: BtfLinkageOf,
 ): { section: BpfCodeSection; functions: BpfFunction[] } {
   const insns = decodeInstructions(elf.sectionData(sec), elf.littleEndian);
   const relocations: InsnRelocation[] = elf.relocations(sec).flatMap((r) => {
@@ -258,7 +271,7 @@ function readCodeSection(
       usesAlu32: usesAlu32(body),
       usesJmp32: usesJmp32(body),
     };
-    const linkage = btfFuncs.get(sym.name);
+    const linkage = btfFuncs(sec.name, Number(sym.value), sym.name);
     if (linkage !== undefined) fn.btfLinkage = linkage;
     return fn;
   });

@@ -129,6 +129,11 @@ export interface CargoStep extends StepBase {
   manifest: string;
   /** With the `report` setting: the link report the linker writes. */
   report?: string;
+  /**
+   * The link report the linker writes in any case: `report`, else a file in the target dir (not
+   * an output). The manifest takes the libLLVM that really linked from it.
+   */
+  linkReport: string;
   /** Settings handed to the linker through rustc (for the manifest and the cache key). */
   linkSettings: LinkSettings;
   env: Record<string, string>;
@@ -439,6 +444,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
   const manifest = posix.join(p.outDir, `${program.name}.manifest.json`);
   const report = settings.report ? posix.join(p.outDir, `${program.name}.report.json`) : undefined;
   for (const f of [output, manifest, report]) if (f) p.claim(f, `program ${program.name}`);
+  const linkReport = report ?? posix.join(targetDir, `${program.name}.bpf-link.json`);
 
   // Settings written in the config (and BTF, on by default) go to the linker; rustc chooses the
   // rest (-O, --cpu) itself.
@@ -447,7 +453,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     `linker=${p.linker}`,
     ...(settings.btf ? ['-C', 'debuginfo=2'] : []),
     // rustc runs the linker in its own directory: the report path must be absolute.
-    ...rustcLinkArgs(settings, report && join(p.context.workspaceRoot, report)),
+    ...rustcLinkArgs(settings, join(p.context.workspaceRoot, linkReport)),
     // Paths in debug info (and so in BTF) relative, so the object does not depend on where the
     // workspace is: the crate's directory becomes `.` (rustc and the linker run there, so the
     // linker still finds the source lines BTF records), other workspace paths relative to the root.
@@ -491,6 +497,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     output,
     manifest,
     report,
+    linkReport,
     linkSettings: settings,
     env: cargoToolchainEnv(c),
     inputs,

@@ -4,9 +4,10 @@
  * link and cargo steps write a manifest describing the object next to it.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
-import { linkCacheKey, keyedLinkOptions, sha256 } from '../cache/key';
+import { canonicalJson, linkCacheKey, keyedLinkOptions, sha256 } from '../cache/key';
 import { LINKER_VERSION } from '../cache/version';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
@@ -14,6 +15,7 @@ import { readBpfObject } from '../object/bpf-object';
 import { linkSync, type LinkResult } from '../pipeline/link';
 import { writeFileAtomically } from '../pipeline/output';
 import { writeArchive } from './archive-writer';
+import type { LinkSettings } from './config';
 import { BuildError } from './errors';
 import type { ArchiveStep, BuildStep, CargoStep, CompileStep, LinkStep } from './plan';
 
@@ -36,7 +38,7 @@ export interface BuildManifest {
   /** The libLLVM that linked it: version and file name. */
   llvm?: { version: string; library: string };
   rustc?: string;
-  /** linkCacheKey of the link (C programs). */
+  /** linkCacheKey of the link (C programs); for Rust, a key over the crate's files, rustc, libLLVM and settings. */
   cacheKey?: string;
   inputs?: { path: string; sha256: string }[];
   options?: Record<string, unknown>;
@@ -265,14 +267,40 @@ async function runCargo(step: CargoStep, options: RunStepOptions): Promise<Build
   }
   mkdirSync(dirname(abs(root, step.output)), { recursive: true });
   copyFileSync(abs(root, step.artifact), abs(root, step.output));
+  // The libLLVM that really linked, from the linker's report (else the one expected to).
+  const linked = readLinkReportLlvm(abs(root, step.linkReport));
+  const llvm = linked ?? (step.toolchain.llvm ? { version: step.toolchain.llvm.version, library: basename(step.toolchain.llvm.path) } : undefined);
+  const inputs = step.inputs.map((path) => ({ path, sha256: sha256(readFileSync(abs(root, path))) }));
+  const rustc = step.toolchain.rustc?.version;
   const manifest: BuildManifest = {
     ...describeObject(step.program, step.output, bytes, true),
-    llvm: step.toolchain.llvm ? { version: step.toolchain.llvm.version, library: basename(step.toolchain.llvm.path) } : undefined,
-    rustc: step.toolchain.rustc?.version,
+    llvm,
+    rustc,
+    cacheKey: cargoCacheKey({ rustc, llvm: llvm?.version, settings: step.linkSettings, env: step.env, inputs }),
+    inputs,
     options: step.linkSettings as Record<string, unknown>,
   };
   writeManifest(root, step.manifest, manifest);
   return manifest;
+}
+
+/** `llvm` of a link report the CLI wrote (`{ path, version }`), as the manifest records it. */
+function readLinkReportLlvm(path: string): { version: string; library: string } | undefined {
+  try {
+    const report = JSON.parse(readFileSync(path, 'utf8')) as { llvm?: { path?: string; version?: string } };
+    if (typeof report.llvm?.version === 'string' && typeof report.llvm.path === 'string') return { version: report.llvm.version, library: basename(report.llvm.path) };
+  } catch {
+    // no report (an older linker, or cargo reused an object linked before): the expected library
+  }
+  return undefined;
+}
+
+/**
+ * What decides a Rust object, as a key: the crate's files, rustc, the libLLVM that linked, the
+ * link settings and the toolchain environment; the linker's version too. Equal keys, equal objects.
+ */
+function cargoCacheKey(k: { rustc?: string; llvm?: string; settings: LinkSettings; env: Record<string, string>; inputs: { path: string; sha256: string }[] }): string {
+  return createHash('sha256').update(canonicalJson({ format: 'cargo-1', linker: LINKER_VERSION, ...k })).digest('hex');
 }
 
 function describeObject(program: string, output: string, bytes: Uint8Array, isObject: boolean): BuildManifest {

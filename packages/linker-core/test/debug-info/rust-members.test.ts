@@ -71,6 +71,10 @@ describe.skipIf(noRust)('rustc links: archive members the program does not need 
         const b = summary(readFileSync(whole));
         expect(a.functions.length).toBeGreaterThan(1);
         expect(a).toEqual(b);
+        // Every function has its BTF linkage, mangled Rust helpers (_ZN…, sanitized names in BTF)
+        // included: the reader ties them to their FUNC through .BTF.ext.
+        expect(a.functions.filter((f) => f.btf === undefined).map((f) => f.name)).toEqual([]);
+        if (src === 'program.rs') expect(a.functions.find((f) => f.name.startsWith('_ZN'))?.btf).toBe('static');
       });
     });
   }

@@ -141,6 +141,8 @@ describe('planBuild', () => {
       '/usr/bin/cargo',
       ...['rustc', '--manifest-path', 'rust/Cargo.toml', '--target', 'bpfel-unknown-none', '--target-dir', 'rust/target', '--profile', 'release', '--bin', 'rust_xdp'],
       ...['--', '-C', 'linker=/opt/bpf-linker', '-C', 'debuginfo=2', '-C', 'link-arg=--cpu=v2', '-C', 'link-arg=--btf'],
+      // The link report (in the target dir, not an output): the manifest's libLLVM comes from it.
+      ...['-C', `link-arg=--report=${ws}/rust/target/rust-xdp.bpf-link.json`],
       // Debug info (and BTF) without the checkout's absolute path.
       `--remap-path-prefix=${ws}=.`,
       `--remap-path-prefix=${ws}/rust=.`,

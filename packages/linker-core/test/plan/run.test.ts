@@ -170,6 +170,12 @@ describe.skipIf(noRust)('a Rust crate through cargo and the bpf-linker CLI', () 
     const m = manifestOf(ws, 'apps/rusty/dist/bpf/rusty.manifest.json');
     expect(m).toMatchObject({ program: 'rusty', btf: true, license: 'GPL' });
     expect(m.rustc).toMatch(/^rustc 1\.9/);
+    // As a C link's manifest: the libLLVM that linked, in full (from the linker's report), the
+    // crate's files with their hashes, and a cache key.
+    expect(m.llvm).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+$/), library: expect.stringMatching(/^libLLVM/) });
+    expect(m.inputs?.map((i) => i.path).sort()).toEqual(['apps/rusty/Cargo.toml', 'apps/rusty/src/main.rs']);
+    expect(m.inputs?.every((i) => /^[0-9a-f]{64}$/.test(i.sha256))).toBe(true);
+    expect(m.cacheKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it.skipIf(noKernel)('loads in the kernel', () => {
