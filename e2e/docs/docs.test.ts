@@ -112,7 +112,9 @@ describe('docs/nx.md: the opening session', () => {
     if (w && !process.env.KEEP_E2E) rmSync(w.tmp, { recursive: true, force: true });
   });
 
-  it('runs line by line, and Nx prints the tasks the docs show', () => {
+  it('runs line by line, and Nx prints the tasks the docs show (in a workspace without nx.json, which nx add creates)', () => {
+    // A workspace made with `npm i -D nx` alone has no nx.json: nx add must still register the plugin.
+    rmSync(join(w.ws, 'nx.json'));
     const [session] = blocks('docs/nx.md', '# Nx: `@bpf-linker/nx`', 'console');
     const commands = session.split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
     expect(commands[0]).toBe('npx nx add @bpf-linker/nx');
@@ -127,6 +129,7 @@ describe('docs/nx.md: the opening session', () => {
       output += r.output;
     }
     for (const task of shownTasks) expect(output).toContain(task);
+    expect(JSON.parse(readFileSync(join(w.ws, 'nx.json'), 'utf8')).plugins).toContainEqual(expect.objectContaining({ plugin: '@bpf-linker/nx' }));
     expect(existsSync(join(w.ws, 'apps/xdp-counter/dist/bpf/xdp-counter.o'))).toBe(true);
     if (!noKernel) expect(output).toMatch(/xdp-counter\.o: 1 program accepted/);
   });
