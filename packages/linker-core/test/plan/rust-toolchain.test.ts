@@ -86,6 +86,11 @@ describe.skipIf(rustupFirst !== null)(`with rustup's stable first on PATH${rustu
     expect((err as BuildError).hint).toContain('"cargo": { "toolchain": "nightly", "buildStd": true }');
   });
 
+  it.skipIf(!existsSync(join(homedir(), '.rustup/toolchains/nightly-x86_64-unknown-linux-gnu')))('"toolchain": "nightly" reaches cargo (RUSTUP_TOOLCHAIN): without build-std its missing BPF core is named', async () => {
+    const err = await build({ toolchain: 'nightly' }).catch((e: unknown) => e);
+    expect((err as BuildError).message).toBe('cargo failed for apps/probe/Cargo.toml: the rustup toolchain nightly has no `core` for bpfel-unknown-none');
+  });
+
   it('with "rustc": "/usr/bin/rustc": builds a BPF object with rustup\'s cargo and Debian\'s rustc', async () => {
     const r = await build({ rustc: '/usr/bin/rustc' });
     expect(r.problems).toEqual([]);
