@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { e2eEnv } from './env';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The repository's Nx by default; E2E_NX_VERSION=24.0.6 (say) tries another supported major. */
@@ -60,24 +61,7 @@ export function createNxWorkspace(prefix: string): NxWorkspace {
   );
   writeFileSync(join(ws, 'nx.json'), JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json' }, null, 2));
   writeFileSync(join(ws, '.gitignore'), 'node_modules\n.nx\n');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    NX_INTERACTIVE: 'false',
-    CI: 'true',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-    // Debian's rustc and cargo, offline, with a private CARGO_HOME.
-    RUSTC: '/usr/bin/rustc',
-    CARGO: '/usr/bin/cargo',
-    CARGO_HOME: join(tmp, 'cargo-home'),
-    CARGO_NET_OFFLINE: 'true',
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_loglevel: 'error',
-  };
+  const env: NodeJS.ProcessEnv = { ...e2eEnv(tmp), NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_INTERACTIVE: 'false', npm_config_loglevel: 'error' };
   const w = { tmp, ws, packs, env };
   const install = runIn(w, 'npm', ['install']);
   if (install.status !== 0) throw new Error(`npm install failed:\n${install.output}`);

@@ -22,6 +22,7 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
+import { e2eEnv } from '../support/env';
 import { cacheStatus, freePort, ok, run, snapshot, snapshotDiff, startServer, summary, waitForHttp, type RunResult, type Server, type Summary } from './support';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -153,22 +154,7 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'bpf-turbo-e2e-'));
   packs = join(tmp, 'packs');
   mkdirSync(packs);
-  env = {
-    ...process.env,
-    CI: 'true',
-    TURBO_TELEMETRY_DISABLED: '1',
-    DO_NOT_TRACK: '1',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-    // Debian's rustc and cargo, offline, with a private CARGO_HOME.
-    RUSTC: '/usr/bin/rustc',
-    CARGO: '/usr/bin/cargo',
-    CARGO_HOME: join(tmp, 'cargo-home'),
-    CARGO_NET_OFFLINE: 'true',
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-  };
+  env = { ...e2eEnv(tmp), TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
   // A remote cache of the developer's must not leak into the local-cache tests.
   for (const k of ['TURBO_API', 'TURBO_TOKEN', 'TURBO_TEAM', 'TURBO_REMOTE_ONLY', 'TURBO_FORCE']) delete env[k];
   // Fresh bundles of the three packages (esbuild only), packed as npm would publish them.
