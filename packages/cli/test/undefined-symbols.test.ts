@@ -86,6 +86,14 @@ describe('undefined symbols', () => {
     );
   });
 
+  it('IR text has no symbol table to tell who refers: the link\'s inputs are named', () => {
+    const ll = writeSource(dir, 'caller.ll', 'target triple = "bpf"\ndeclare i32 @nowhere(i32)\ndefine i32 @prog(i32 %a) section "xdp" {\n  %r = call i32 @nowhere(i32 %a)\n  ret i32 %r\n}\n');
+    const one = runCli([ll, '-o', join(dir, 'll.o')]);
+    expect(one.stderr.split('\n')[0]).toBe(`Error: undefined symbol: 'nowhere' (referenced by ${ll}): no input defines it`);
+    const two = runCli([ll, join(dir, 'lib.bc'), '--btf', '-o', join(dir, 'll.o')]);
+    expect(two.stderr.split('\n')[0]).toBe(`Error: undefined symbol: 'nowhere' (referenced by one of ${ll}, ${join(dir, 'lib.bc')}): no input defines it`);
+  });
+
   it('kernel functions (__ksym), Kconfig values (__kconfig) and weak references are left to libbpf', () => {
     const r = runCli([bc('kernel', writeSource(dir, 'kernel.c', KERNEL_EXTERNS_C)), '--btf', '-o', join(dir, 'kernel.o')]);
     expect(r.status, r.stderr).toBe(0);

@@ -49,10 +49,13 @@ function referencedBy(name: string, units: readonly InputUnit[]): string[] {
 }
 
 export function undefinedSymbolsError(names: string[], units: readonly InputUnit[]): LinkError {
+  const list = (items: string[]) => (items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`);
+  const all = units.map((u) => describeOrigin(u.origin.file, u.origin.member));
   const described = names.map((name) => {
     const by = referencedBy(name, units);
-    const where = by.length === 0 ? '' : ` (referenced by ${by.length <= 3 ? by.join(', ') : `${by.slice(0, 3).join(', ')} and ${by.length - 3} more`})`;
-    return { name, where, first: by[0] };
+    // Without a readable symbol table the referring input is unknown: name the link's inputs.
+    const where = by.length > 0 ? ` (referenced by ${list(by)})` : all.length === 1 ? ` (referenced by ${all[0]})` : ` (referenced by one of ${list(all)})`;
+    return { name, where, first: by[0] ?? (all.length === 1 ? all[0] : undefined) };
   });
   const shown = described.slice(0, 10).map((d) => `'${d.name}'${d.where}`);
   const more = described.length > 10 ? ` and ${described.length - 10} more` : '';
