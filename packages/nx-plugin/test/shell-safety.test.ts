@@ -159,7 +159,23 @@ describe('the toolchain-identity runtime input', () => {
     expect(runtime.slice(identityCommand.length)).toMatch(/^ clang --clang-hex=[0-9a-f]+$/);
     // What Nx does with a runtime input.
     const argv = JSON.parse(execFileSync('sh', ['-c', runtime], { cwd: dir, encoding: 'utf8' })) as string[];
-    expect(parseIdentityArgs(argv)).toEqual({ parts: new Set(['clang']), clang });
+    expect(parseIdentityArgs(argv)).toEqual({ parts: new Set(['clang']), clang, env: {} });
+    expect(readdirSync(marks)).toEqual([]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it.each(HOSTILE)('passes a crate toolchain of %j (cargo.rustc, cargo.env) through `sh -c` unchanged, executing nothing', (value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpf-nx-identity-'));
+    const echo = join(dir, 'echo-args.js');
+    writeFileSync(echo, 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+    const config = { programs: [{ name: 'p', cargo: { rustc: value, env: { RUSTFLAGS: value } } }] };
+    const plan = planBuild(config, { workspaceRoot: dir, project: { name: 'p', root: '.' } });
+    const identityCommand = `${shellWord(process.execPath)} ${shellWord(echo)}`;
+    const t = inferTargets(plan, config, { options: normalizeOptions({}), namedInputs: {}, identityCommand });
+    const runtime = (t.build.inputs!.find((i) => typeof i === 'object' && 'runtime' in i) as { runtime: string }).runtime;
+    expect(runtime.slice(identityCommand.length)).toMatch(/^ rust llvm --env-hex=[0-9a-f]+$/);
+    const argv = JSON.parse(execFileSync('sh', ['-c', runtime], { cwd: dir, encoding: 'utf8' })) as string[];
+    expect(parseIdentityArgs(argv).env).toEqual({ RUSTFLAGS: value, RUSTC: value });
     expect(readdirSync(marks)).toEqual([]);
     rmSync(dir, { recursive: true });
   });

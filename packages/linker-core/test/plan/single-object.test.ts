@@ -5,7 +5,7 @@
  * line and column. Also the depfile and diagnostics readers on real clang output.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EM_BPF, readElf } from '../../src/inputs/elf';
@@ -146,7 +146,9 @@ describe('buildSingleObject (clang-22, the in-process linker)', () => {
     writeFileSync(header, '#define VERDICT XDP_PASS\n/* race */\n');
     const build = buildSingleObject(request);
     await new Promise((r) => setTimeout(r, 30));
-    writeFileSync(header, '#define VERDICT XDP_PASS\n/* race, edited during the build */\n');
+    // Replaced in one step, as editors save: clang must not read a half-written header.
+    writeFileSync(`${header}.new`, '#define VERDICT XDP_PASS\n/* race, edited during the build */\n');
+    renameSync(`${header}.new`, header);
     expect((await build).cached).toBe(false);
     const next = await buildSingleObject(request);
     expect(next.cached).toBe(false);
