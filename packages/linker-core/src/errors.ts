@@ -113,3 +113,9 @@ export function formatError(e: unknown): string {
 export function describeOrigin(file: string, member?: string): string {
   return member === undefined ? file : `${file}(${member})`;
 }
+
+/** `a.bc, b.a(x.o) and 3 more`: inputs for a message, each once. */
+export function describeInputs(names: readonly string[]): string {
+  const files = [...new Set(names)];
+  return files.length <= 3 ? files.join(', ') : `${files.slice(0, 3).join(', ')} and ${files.length - 3} more`;
+}

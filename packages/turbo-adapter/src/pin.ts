@@ -48,7 +48,7 @@ export function toolNeeds(configs: Iterable<BpfProjectConfig>): ToolNeeds {
     const programs = c.programs ?? [];
     if (c.library || programs.some((p) => !isRustProgram(p))) clangs.add(c.compile?.clang);
     for (const p of programs.filter(isRustProgram)) {
-      const e = { ...cargoToolchainEnv(p.cargo), ...(p.cargo.cargo ? { CARGO: p.cargo.cargo } : {}) };
+      const e = cargoToolchainEnv(p.cargo);
       rustEnvs.set(JSON.stringify(Object.entries(e).sort()), e);
     }
   }

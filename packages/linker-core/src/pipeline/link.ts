@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
-import { LinkError, describeOrigin } from '../errors';
+import { LinkError, describeInputs, describeOrigin } from '../errors';
 import { readInputs } from '../inputs';
 import type { InputUnit, SkippedInput } from '../inputs/types';
 import { silentLogger, type Logger } from '../log';
@@ -108,12 +108,6 @@ export function chooseTriple(requested: string | undefined, moduleTriple: string
   if (requested) return requested;
   if (moduleTriple.startsWith('bpf')) return moduleTriple;
   return 'bpf';
-}
-
-/** `a.bc, b.a(x.o) and 3 more`: the inputs of a link, for a message. */
-function describeInputs(names: string[]): string {
-  const files = [...new Set(names)];
-  return files.length <= 3 ? files.join(', ') : `${files.slice(0, 3).join(', ')} and ${files.length - 3} more`;
 }
 
 /**

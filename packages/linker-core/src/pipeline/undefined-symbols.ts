@@ -10,7 +10,7 @@
  * libbpf's static linker (`bpftool gen object`); IR and bitcode outputs are not checked.
  */
 import { readBitcodeSymbols } from '../bitcode';
-import { LinkError, describeOrigin } from '../errors';
+import { LinkError, describeInputs, describeOrigin } from '../errors';
 import type { InputUnit } from '../inputs/types';
 import type { LlvmLibrary } from '../llvm/library';
 import { functions, globalVariables, isDeclaration, sectionOf, valueName } from '../llvm/module';
@@ -32,35 +32,33 @@ export function undefinedReferences(lib: LlvmLibrary, m: ModuleRef): string[] {
   return names;
 }
 
-/** The inputs that refer to `name` (from their bitcode symbol tables), for the message. */
-function referencedBy(name: string, units: readonly InputUnit[]): string[] {
-  const found: string[] = [];
-  for (const u of units) {
-    if (u.kind !== 'bitcode') continue;
-    let symbols;
+/** What each bitcode input refers to without defining (its symbol table), read once. */
+function referencesByUnit(units: readonly InputUnit[]): { unit: InputUnit; names: Set<string> }[] {
+  return units.flatMap((unit) => {
+    if (unit.kind !== 'bitcode') return [];
     try {
-      symbols = readBitcodeSymbols(u.bytes);
+      const symbols = readBitcodeSymbols(unit.bytes);
+      return symbols ? [{ unit, names: new Set(symbols.filter((s) => s.undefined).map((s) => s.name)) }] : [];
     } catch {
-      continue;
+      return []; // an unreadable table tells nothing; the link read the module itself
     }
-    if (symbols?.some((s) => s.undefined && s.name === name)) found.push(describeOrigin(u.origin.file, u.origin.member));
-  }
-  return found;
+  });
 }
 
+const where = (u: InputUnit) => describeOrigin(u.origin.file, u.origin.member);
+
 export function undefinedSymbolsError(names: string[], units: readonly InputUnit[]): LinkError {
-  const list = (items: string[]) => (items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`);
-  const all = units.map((u) => describeOrigin(u.origin.file, u.origin.member));
+  const references = referencesByUnit(units);
   const described = names.map((name) => {
-    const by = referencedBy(name, units);
+    const by = references.filter((r) => r.names.has(name)).map((r) => r.unit);
     // Without a readable symbol table the referring input is unknown: name the link's inputs.
-    const where = by.length > 0 ? ` (referenced by ${list(by)})` : all.length === 1 ? ` (referenced by ${all[0]})` : ` (referenced by one of ${list(all)})`;
-    return { name, where, first: by[0] ?? (all.length === 1 ? all[0] : undefined) };
+    const text = by.length > 0 ? describeInputs(by.map(where)) : units.length === 1 ? where(units[0]) : `one of ${describeInputs(units.map(where))}`;
+    return { name, text, first: by[0] ?? (units.length === 1 ? units[0] : undefined) };
   });
-  const shown = described.slice(0, 10).map((d) => `'${d.name}'${d.where}`);
+  const shown = described.slice(0, 10).map((d) => `'${d.name}' (referenced by ${d.text})`);
   const more = described.length > 10 ? ` and ${described.length - 10} more` : '';
   const message = `${names.length === 1 ? 'undefined symbol' : 'undefined symbols'}: ${shown.join(', ')}${more}: no input defines ${names.length === 1 ? 'it' : 'them'}`;
-  const first = units.find((u) => describeOrigin(u.origin.file, u.origin.member) === described[0].first);
+  const first = described[0].first;
   return new LinkError('UNDEFINED_SYMBOL', message, {
     ...(first && { file: first.origin.file, member: first.origin.member }),
     hint:

@@ -23,7 +23,8 @@
  */
 import type { Logger } from '../log';
 import type { LlvmContext } from '../llvm/context';
-import { LlvmCallError, parseIrText } from '../llvm/module';
+import { LinkError } from '../errors';
+import { parseIrText } from '../llvm/module';
 import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
 
 const REPLACEABLE_LINKAGES: ReadonlySet<number> = new Set([Linkage.WeakAny, Linkage.WeakODR, Linkage.LinkOnceAny, Linkage.LinkOnceODR]);
@@ -57,8 +58,12 @@ export function useVerifiableBuiltins(ctx: LlvmContext, m: ModuleRef, logger: Lo
   const layout = { dataLayout: api.LLVMGetDataLayoutStr(m), triple: api.LLVMGetTarget(m) };
   const src = parseIrText(ctx, Buffer.from(builtinsIr(replace, layout)), 'in_memory::verifiable-builtins.ll');
   // A strong definition replaces a weak one; LLVMLinkModules2 consumes src.
+  const mark = ctx.diagnostics.length;
   if (api.LLVMLinkModules2(m, src) !== 0) {
-    throw new LlvmCallError(`linking the verifiable memory builtins failed: ${ctx.diagnostics.map((d) => d.message).join('; ')}`);
+    const said = ctx.since(mark).filter((d) => d.level === 'error').map((d) => d.message.trimEnd());
+    throw new LinkError('LINK_FAILED', `replacing the memory builtins (${replace.map((r) => r.name).join(', ')}) failed: ${said.join('; ') || 'unknown error'}`, {
+      hint: '--disable-memory-builtins keeps the definitions the inputs have',
+    });
   }
   for (const name of variants) {
     const v = api.LLVMGetNamedFunction(m, name);

@@ -95,11 +95,18 @@ export interface CargoSettings {
 }
 
 /**
- * The environment a crate's build runs with: the toolchain bpf.config.json names. RUSTC wins over
- * RUSTUP_TOOLCHAIN (cargo runs that rustc whatever the toolchain), as in cargo itself.
+ * The environment a crate's build runs with, and its toolchain is probed with: the toolchain
+ * bpf.config.json names. RUSTC wins over RUSTUP_TOOLCHAIN (cargo runs that rustc whatever the
+ * toolchain), as in cargo itself. Every adapter takes it from here.
  */
-export function cargoToolchainEnv(c: Pick<CargoSettings, 'toolchain' | 'rustc' | 'env'>): Record<string, string> {
-  return { ...(c.env ?? {}), ...(c.toolchain ? { RUSTUP_TOOLCHAIN: c.toolchain } : {}), ...(c.rustc ? { RUSTC: c.rustc } : {}) };
+export function cargoToolchainEnv(c: Pick<CargoSettings, 'toolchain' | 'rustc' | 'cargo' | 'env'>): Record<string, string> {
+  return {
+    ...(c.env ?? {}),
+    ...(c.toolchain ? { RUSTUP_TOOLCHAIN: c.toolchain } : {}),
+    ...(c.rustc ? { RUSTC: c.rustc } : {}),
+    // What the toolchain probe reads (and cargo sets for its children anyway).
+    ...(c.cargo ? { CARGO: c.cargo } : {}),
+  };
 }
 
 export interface RustProgramConfig {

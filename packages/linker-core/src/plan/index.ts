@@ -57,7 +57,7 @@ export {
   type ToolchainIdentity,
 } from './toolchain';
 export { writeArchive, type ArchiveInput } from './archive-writer';
-export { BUILD_ENV, LINKER_RUNTIME_ENV, STEP_TOOLS, buildEnvFor, buildProject, describeManifest, type BuildProjectOptions, type ProjectBuild } from './build-project';
+export { BUILD_ENV, LINKER_RUNTIME_ENV, STEP_TOOLS, buildEnvFor, buildProject, describeManifest, rustToolchainEnv, type BuildProjectOptions, type ProjectBuild } from './build-project';
 export { CLI_PACKAGE, resolveLinkerCli } from './locate-cli';
 export { runStep, runSteps, type BuildManifest, type RunStepOptions, type StepResult } from './run';
 export { readBpfProjects, type ProjectLocation } from './workspace';

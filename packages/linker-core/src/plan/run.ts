@@ -239,7 +239,7 @@ async function runCargo(step: CargoStep, options: RunStepOptions): Promise<Build
     // rustup's stable (or any toolchain without the BPF target) first on PATH: the usual trap.
     if (/can't find crate for `core`|error\[E0463\]/.test(r.output)) {
       const toolchain = step.env.RUSTC ? `rustc ${step.env.RUSTC}` : step.env.RUSTUP_TOOLCHAIN ? `the rustup toolchain ${step.env.RUSTUP_TOOLCHAIN}` : `the rustc cargo found (${step.toolchain.rustc?.path ?? 'rustc'}${step.toolchain.rustc?.version ? `: ${step.toolchain.rustc.version}` : ''})`;
-      const triple = step.artifact.split('/').find((p) => /^bpfe[lb]-unknown-none$/.test(p)) ?? 'bpfel-unknown-none';
+      const triple = step.command[step.command.indexOf('--target') + 1];
       throw new BuildError('CARGO_FAILED', `cargo failed for ${step.cargoManifest}: ${toolchain} has no \`core\` for ${triple}`, {
         file: step.cargoManifest,
         output,

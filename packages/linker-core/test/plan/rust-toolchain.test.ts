@@ -34,7 +34,7 @@ describe('cargo toolchain settings', () => {
     const step = cargoStep({
       programs: [{ name: 'probe', cargo: { toolchain: 'nightly', buildStd: true, cargo: '/opt/rust/bin/cargo', env: { RUSTFLAGS: '-C target-cpu=v3' } } }],
     });
-    expect(step.env).toEqual({ RUSTFLAGS: '-C target-cpu=v3', RUSTUP_TOOLCHAIN: 'nightly' });
+    expect(step.env).toEqual({ RUSTFLAGS: '-C target-cpu=v3', RUSTUP_TOOLCHAIN: 'nightly', CARGO: '/opt/rust/bin/cargo' });
     expect(step.command[0]).toBe('/opt/rust/bin/cargo');
     const dashes = step.command.indexOf('--');
     expect(step.command.slice(0, dashes)).toEqual(expect.arrayContaining(['-Z', 'build-std=core']));

@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import type { TargetConfiguration } from '@nx/devkit';
-import { buildEnvFor, cargoToolchainEnv, isRustProgram, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
+import { buildEnvFor, rustToolchainEnv, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
 import { clangArg, toolchainEnvArg } from '../identity-args';
 import type { NormalizedOptions } from './options';
 
@@ -139,8 +139,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
 
   if (cargos.length > 0) {
     // The crate's rustc/toolchain/cargo from bpf.config.json: the identity must be theirs.
-    const rust = (config.programs ?? []).find(isRustProgram);
-    const toolchainEnv = rust ? { ...cargoToolchainEnv(rust.cargo), ...(rust.cargo.cargo ? { CARGO: rust.cargo.cargo } : {}) } : {};
+    const toolchainEnv = rustToolchainEnv(config);
     const toolchainOption = Object.keys(toolchainEnv).length ? ` ${toolchainEnvArg(toolchainEnv)}` : '';
     const own = 'bpfRust' in ctx.namedInputs ? ['bpfRust'] : [configInput, ...unique(cargos.flatMap((c) => c.inputPatterns)).map(t)];
     targets[names.buildTargetName] = {
