@@ -163,6 +163,7 @@ export interface LlvmApi {
   LLVMDISubprogramGetLine(md: MetadataRef): number;
   LLVMDILocationGetLine(md: MetadataRef): number;
   LLVMDILocationGetColumn(md: MetadataRef): number;
+  LLVMDILocationGetInlinedAt(md: MetadataRef): MetadataRef | null;
   LLVMDIBuilderCreateDebugLocation(c: ContextRef, line: number, column: number, scope: MetadataRef, inlinedAt: MetadataRef | null): MetadataRef;
   LLVMGetSubprogram(f: ValueRef): MetadataRef | null;
   LLVMSetSubprogram(f: ValueRef, sp: MetadataRef): void;
@@ -381,6 +382,7 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDISubprogramGetLine: 'unsigned int LLVMDISubprogramGetLine(void *md)',
   LLVMDILocationGetLine: 'unsigned int LLVMDILocationGetLine(void *md)',
   LLVMDILocationGetColumn: 'unsigned int LLVMDILocationGetColumn(void *md)',
+  LLVMDILocationGetInlinedAt: 'void *LLVMDILocationGetInlinedAt(void *md)',
   LLVMDIBuilderCreateDebugLocation:
     'void *LLVMDIBuilderCreateDebugLocation(void *c, unsigned int line, unsigned int column, void *scope, void *inlinedAt)',
   LLVMGetSubprogram: 'void *LLVMGetSubprogram(void *f)',

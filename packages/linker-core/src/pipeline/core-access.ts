@@ -159,7 +159,7 @@ export function rewriteCoreAccesses(ctx: LlvmContext, m: ModuleRef, settings: Co
       const why = btf?.whyNot(type.kind, type.name, targetSteps(steps));
       // A type named with --core-types that the BTF does not have is relocated unchecked.
       if (why !== undefined && btf?.has(type.kind, type.name)) {
-        skip(inst, type, offset, `${path} cannot be relocated against ${btf.path}: ${why}`);
+        skip(inst, type, offset, `not in ${btf.path}: ${why}`);
         return undefined;
       }
       for (const s of steps) if (s.kind !== 'array' && BINDGEN_ANON_MEMBER.test(s.member.name)) rewriter.makeAnonymous(di, s.member);
@@ -233,9 +233,12 @@ export function rewriteCoreAccesses(ctx: LlvmContext, m: ModuleRef, settings: Co
     }
   }
 
+  /** The source line, in the function the user wrote (code inlined into it reports the call's line). */
   function lineOf(inst: ValueRef): number | undefined {
-    const loc = api.LLVMInstructionGetDebugLoc(inst);
-    return loc === null ? undefined : api.LLVMDILocationGetLine(loc);
+    let loc = api.LLVMInstructionGetDebugLoc(inst);
+    if (loc === null) return undefined;
+    for (let outer = api.LLVMDILocationGetInlinedAt(loc); outer !== null; outer = api.LLVMDILocationGetInlinedAt(outer)) loc = outer;
+    return api.LLVMDILocationGetLine(loc);
   }
 
   /** A stack slot or a global (and addresses computed from them): the program's own memory. */
