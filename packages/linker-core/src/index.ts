@@ -5,6 +5,7 @@ export { link, linkSync, chooseTriple, type LinkEnvironment, type LinkResult } f
 export { exportMode, isLibbpfInterface, type ExportMode } from './pipeline/exports';
 export { passPipeline } from './pipeline/optimize';
 export { coreSettings, mapAccess, type CoreAccess, type CoreReport, type CoreSettings, type CoreSkippedAccess } from './pipeline/core-access';
+export { coreBtfDigest, coreBtfFingerprint, effectiveCoreBtf } from './btf/core-btf-identity';
 export { readKernelBtf, indexBtf, essentialName, type KernelBtf, type AccessStep, type AccessShape } from './btf/kernel-btf';
 export { llvmGlobalOptions } from './pipeline/global-options';
 export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';

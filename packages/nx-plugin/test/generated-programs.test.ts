@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getProjects, type ExecutorContext } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { readBpfObject } from '@bpf-linker/core';
+import { PROGRAM_TYPE_INFO, readBpfObject, typeById } from '@bpf-linker/core';
 import archiveExecutor from '../src/executors/archive/executor';
 import cargoExecutor from '../src/executors/cargo/executor';
 import compileExecutor from '../src/executors/compile/executor';
@@ -164,6 +164,10 @@ describe.each(PROGRAM_TYPES)('a generated %s program', (type) => {
     expect(await cargoExecutor({}, context(`rust-${t}`))).toEqual({ success: true });
     const object = join(ws, `rust/${t}/dist/bpf/rust-${t}.o`);
     expectObject(object, SECTIONS[type]);
+    // Tracing programs read task_struct.tgid as a CO-RE access (bpf.config.json: core auto).
+    const o = readBpfObject(readFileSync(object));
+    const relocations = (o.btfExt?.coreRelos ?? []).flatMap((s) => s.records.map((r) => `${r.kind} ${typeById(o.btf!, r.typeId).name} ${r.accessString}`));
+    expect(relocations).toEqual(PROGRAM_TYPE_INFO[type].readsKernelStructs ? ['byte_off task_struct 0:1'] : []);
     expectLoads(object, type);
   });
 });

@@ -6,7 +6,8 @@
  * survive `sh -c` intact.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,8 +18,8 @@ import compileExecutor from '../src/executors/compile/executor';
 import inspectExecutor from '../src/executors/inspect/executor';
 import linkExecutor from '../src/executors/link/executor';
 import verifyExecutor from '../src/executors/verify/executor';
-import { clangArg, parseIdentityArgs } from '../src/identity-args';
-import { shellWord } from '../src/paths';
+import { clangArg, coreBtfArg, parseIdentityArgs } from '../src/identity-args';
+import { identityScript, shellWord } from '../src/paths';
 import { inferTargets } from '../src/plugin/targets';
 import { normalizeOptions } from '../src/plugin/options';
 import { kernelLoadUnavailable } from '../../linker-core/test/support/kernel';
@@ -159,7 +160,7 @@ describe('the toolchain-identity runtime input', () => {
     expect(runtime.slice(identityCommand.length)).toMatch(/^ clang --clang-hex=[0-9a-f]+$/);
     // What Nx does with a runtime input.
     const argv = JSON.parse(execFileSync('sh', ['-c', runtime], { cwd: dir, encoding: 'utf8' })) as string[];
-    expect(parseIdentityArgs(argv)).toEqual({ parts: new Set(['clang']), clang, env: {} });
+    expect(parseIdentityArgs(argv)).toEqual({ parts: new Set(['clang']), clang, env: {}, coreBtfs: [] });
     expect(readdirSync(marks)).toEqual([]);
     rmSync(dir, { recursive: true });
   });
@@ -178,6 +179,44 @@ describe('the toolchain-identity runtime input', () => {
     expect(parseIdentityArgs(argv).env).toEqual({ RUSTFLAGS: value, RUSTC: value });
     expect(readdirSync(marks)).toEqual([]);
     rmSync(dir, { recursive: true });
+  });
+
+  describe('the kernel BTF of CO-RE links in the identity', () => {
+    it.each(HOSTILE)('passes a coreBtf of %j through `sh -c` unchanged, executing nothing', (value) => {
+      const dir = mkdtempSync(join(tmpdir(), 'bpf-nx-identity-'));
+      const echo = join(dir, 'echo-args.js');
+      writeFileSync(echo, 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+      const btf = `/boot/${value}`;
+      const config = { programs: [{ name: 'p', cargo: {}, link: { coreBtf: btf } }] };
+      const plan = planBuild(config, { workspaceRoot: dir, project: { name: 'p', root: '.' } });
+      const identityCommand = `${shellWord(process.execPath)} ${shellWord(echo)}`;
+      const t = inferTargets(plan, config, { options: normalizeOptions({}), namedInputs: {}, identityCommand });
+      const runtime = (t.build.inputs!.find((i) => typeof i === 'object' && 'runtime' in i) as { runtime: string }).runtime;
+      expect(runtime.slice(identityCommand.length)).toMatch(/^ rust llvm kernel-btf --core-btf-hex=[0-9a-f]+$/);
+      const argv = JSON.parse(execFileSync('sh', ['-c', runtime], { cwd: dir, encoding: 'utf8' })) as string[];
+      expect(parseIdentityArgs(argv).coreBtfs).toEqual([btf]);
+      expect(readdirSync(marks)).toEqual([]);
+      rmSync(dir, { recursive: true });
+    });
+  
+    it('--core=auto identifies the running kernel by its BTF content; a project BTF is an input instead', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bpf-nx-identity-'));
+      writeFileSync(join(dir, 'kernel.btf'), 'not read here');
+      const auto = { programs: [{ name: 'p', cargo: {}, link: { core: 'auto' as const } }] };
+      const own = { programs: [{ name: 'p', cargo: {}, link: { coreBtf: 'kernel.btf' } }] };
+      const targets = (config: typeof auto | typeof own) =>
+        inferTargets(planBuild(config, { workspaceRoot: dir, project: { name: 'p', root: '.' } }), config, { options: normalizeOptions({}), namedInputs: {}, identityCommand: 'id' }).build.inputs!;
+      expect(targets(auto)).toContainEqual({ runtime: `id rust llvm kernel-btf ${coreBtfArg('/sys/kernel/btf/vmlinux')}` });
+      expect(targets(own)).toContainEqual({ runtime: 'id rust llvm' });
+      expect(targets(own)).toContain('{projectRoot}/kernel.btf');
+      rmSync(dir, { recursive: true });
+    });
+  
+    it.skipIf(!existsSync('/sys/kernel/btf/vmlinux'))('the identity script prints the BTF content digest', () => {
+      const out = execFileSync(process.execPath, [identityScript(), 'kernel-btf', coreBtfArg('/sys/kernel/btf/vmlinux')], { encoding: 'utf8' });
+      const digest = createHash('sha256').update(readFileSync('/sys/kernel/btf/vmlinux')).digest('hex');
+      expect(out.trimEnd().split('\n').at(-1)).toBe(`kernel BTF /sys/kernel/btf/vmlinux: ${digest}`);
+    });
   });
 });
 

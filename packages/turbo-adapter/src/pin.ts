@@ -6,10 +6,13 @@
  * hash. `bpf-turbo build` refuses to run against a pin that no longer describes the machine.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   BuildError,
   cargoToolchainEnv,
+  coreBtfFingerprint,
+  effectiveCoreBtf,
+  mergeLinkSettings,
   isRustProgram,
   probeToolchain,
   toolchainFingerprintParts,
@@ -28,10 +31,12 @@ export interface ToolchainPin {
   clang?: string[];
   llvm?: string[];
   rust?: string[];
+  /** Kernel BTFs outside the repository that CO-RE links relocate against (--core=auto: the running kernel's), by content. */
+  kernelBtf?: string[];
 }
 
 const COMMENT =
-  'Written by `bpf-turbo pin`: the toolchain of BPF builds. turbo hashes this file (globalDependencies), so a new clang, libLLVM, rustc or bpf-linker is a cache miss. Commit it; `bpf-turbo build` refuses to run when it is out of date.';
+  'Written by `bpf-turbo pin`: the toolchain of BPF builds. turbo hashes this file (globalDependencies), so a new clang, libLLVM, rustc, bpf-linker or CO-RE kernel BTF is a cache miss. Commit it; `bpf-turbo build` refuses to run when it is out of date.';
 
 /** What a set of projects needs: the clangs they compile with (undefined = the default), LLVM, Rust. */
 export interface ToolNeeds {
@@ -39,20 +44,25 @@ export interface ToolNeeds {
   rust: boolean;
   /** The toolchain environments of the Rust programs (bpf.config.json's cargo settings), distinct. */
   rustEnvs?: Record<string, string>[];
+  /** Absolute kernel BTFs the Rust programs' CO-RE links read (relative ones are task inputs). */
+  kernelBtfs?: string[];
 }
 
 export function toolNeeds(configs: Iterable<BpfProjectConfig>): ToolNeeds {
   const clangs = new Set<string | undefined>();
   const rustEnvs = new Map<string, Record<string, string>>();
+  const kernelBtfs = new Set<string>();
   for (const c of configs) {
     const programs = c.programs ?? [];
     if (c.library || programs.some((p) => !isRustProgram(p))) clangs.add(c.compile?.clang);
     for (const p of programs.filter(isRustProgram)) {
       const e = cargoToolchainEnv(p.cargo);
       rustEnvs.set(JSON.stringify(Object.entries(e).sort()), e);
+      const btf = effectiveCoreBtf(mergeLinkSettings(c.link, p.link));
+      if (btf !== undefined && isAbsolute(btf)) kernelBtfs.add(btf);
     }
   }
-  return { clangs: [...clangs], rust: rustEnvs.size > 0, rustEnvs: [...rustEnvs.values()] };
+  return { clangs: [...clangs], rust: rustEnvs.size > 0, rustEnvs: [...rustEnvs.values()], ...(kernelBtfs.size ? { kernelBtfs: [...kernelBtfs].sort() } : {}) };
 }
 
 /** The pin describing this machine for these needs (probes the tools: a few processes). */
@@ -65,7 +75,8 @@ export function computePin(needs: ToolNeeds, env: NodeJS.ProcessEnv = process.en
   const rust = needs.rust
     ? [...new Set(rustEnvs.flatMap((e) => toolchainFingerprintParts(probeToolchain({ tools: ['rust'], env: { ...env, ...e } }), ['rust']).rust ?? []))]
     : undefined;
-  return { $comment: COMMENT, common: base.common, ...(clang.length ? { clang } : {}), llvm: base.llvm, ...(rust ? { rust } : {}) };
+  const kernelBtf = (needs.kernelBtfs ?? []).map(coreBtfFingerprint);
+  return { $comment: COMMENT, common: base.common, ...(clang.length ? { clang } : {}), llvm: base.llvm, ...(rust ? { rust } : {}), ...(kernelBtf.length ? { kernelBtf } : {}) };
 }
 
 export function pinText(pin: ToolchainPin): string {
@@ -108,6 +119,9 @@ export function pinDifferences(pinned: ToolchainPin | undefined, current: Toolch
     ...(exact
       ? groupDiff('rust', pinned.rust, current.rust)
       : (current.rust ?? []).filter((l) => !(pinned.rust ?? []).includes(l)).map((l) => `rust: "${l}" is not pinned`)),
+    ...(exact
+      ? groupDiff('kernel BTF', pinned.kernelBtf, current.kernelBtf)
+      : (current.kernelBtf ?? []).filter((l) => !(pinned.kernelBtf ?? []).includes(l)).map((l) => `kernel BTF: "${l}" is not pinned`)),
   ];
 }
 

@@ -264,7 +264,8 @@ describe.skipIf(noRust)('rustc → bpf-linker (Debian rustc 1.96)', () => {
   });
 
   describe('merging many inputs (a rustc link hands over ~380 units)', () => {
-    it('links libcore and compiler_builtins in well under the 4.5 s one-by-one merging took', () => {
+    // How fast the merge is belongs to bench/ (measured against llvm-link in one run), not here.
+    it('links libcore and compiler_builtins whole (--whole-archive: over 300 units)', () => {
       const bc = out('timed.rcgu.o');
       // With obj-is-bitcode, --emit=obj writes the codegen unit rustc would hand the linker.
       expectSuccess(
@@ -277,7 +278,6 @@ describe.skipIf(noRust)('rustc → bpf-linker (Debian rustc 1.96)', () => {
       const r = runOk([bc, ...rlibs, '--export', 'dep', '--btf', '--whole-archive', '--log-level=debug', '-o', out('timed.o')]);
       const link = Number(/stage times \(ms\):.*\blink ([\d.]+)/.exec(r.stderr)?.[1]);
       expect(link).toBeGreaterThan(0);
-      expect(link).toBeLessThan(2500);
       expect(r.stderr.match(/^\[DEBUG\] linking /gm)?.length).toBeGreaterThan(300);
       expect(bpfObject(out('timed.o')).programs.find((p) => p.name === 'dep')?.section).toBe('uprobe/dep');
     });

@@ -5,6 +5,7 @@
  * in another checkout or on another machine with the same toolchain has the same key.
  */
 import { createHash } from 'node:crypto';
+import { coreBtfDigest, effectiveCoreBtf } from '../btf/core-btf-identity';
 import type { LinkOptions } from '../options';
 import { LINKER_VERSION } from './version';
 
@@ -26,11 +27,15 @@ export interface LinkKeyInput {
 
 const KEY_FORMAT = 'bpf-linker-link-key-v1';
 
-/** Options that change the output bytes, normalized: no paths, exports as a sorted set. */
+/**
+ * Options that change the output bytes, normalized: no paths, exports as a sorted set, and the
+ * CO-RE target BTF by its content (the file --core-btf or --core=auto reads).
+ */
 export function keyedLinkOptions(options: LinkOptions): Record<string, unknown> {
   // Paths and the input size cap (a limit on reading, not a change to the output) stay out.
-  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, exports, ...rest } = options;
-  return { ...rest, exports: [...new Set(exports)].sort() };
+  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, coreBtf: _btf, exports, ...rest } = options;
+  const btf = effectiveCoreBtf(options);
+  return { ...rest, exports: [...new Set(exports)].sort(), ...(btf !== undefined && { coreBtfSha256: coreBtfDigest(btf) }) };
 }
 
 /** JSON with object keys sorted at every level: equal values give equal text. */

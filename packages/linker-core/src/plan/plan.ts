@@ -370,7 +370,9 @@ export function planBuild(config: BpfProjectConfig, context: PlanContext): Build
 
   for (const [index, program] of (config.programs ?? []).entries()) {
     const key = `programs[${index}]`;
-    const settings = mergeLinkSettings(CONFIG_LINK_DEFAULTS, config.link, program.link, context.linkOverrides);
+    const merged = mergeLinkSettings(CONFIG_LINK_DEFAULTS, config.link, program.link, context.linkOverrides);
+    // A relative CO-RE target BTF is the project's file: workspace-relative from here on.
+    const settings = merged.coreBtf && !isAbsolute(merged.coreBtf) ? { ...merged, coreBtf: inProject(root, merged.coreBtf) } : merged;
     if (isRustProgram(program)) {
       steps.push(planCargo(program, settings, { root, outDir, files, toolchain, linker, claim, context, key, allowed }));
       continue;
@@ -453,7 +455,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     `linker=${p.linker}`,
     ...(settings.btf ? ['-C', 'debuginfo=2'] : []),
     // rustc runs the linker in its own directory: the report path must be absolute.
-    ...rustcLinkArgs(settings, join(p.context.workspaceRoot, linkReport)),
+    ...rustcLinkArgs(settings.coreBtf && !isAbsolute(settings.coreBtf) ? { ...settings, coreBtf: join(p.context.workspaceRoot, settings.coreBtf) } : settings, join(p.context.workspaceRoot, linkReport)),
     // Paths in debug info (and so in BTF) relative, so the object does not depend on where the
     // workspace is: the crate's directory becomes `.` (rustc and the linker run there, so the
     // linker still finds the source lines BTF records), other workspace paths relative to the root.
@@ -486,6 +488,11 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
   const crateFiles = p.files.filter(inCrate).map((f) => inProject(p.root, f));
   const inputs = crateFiles.filter((f) => /\.rs$/.test(f) || /(^|\/)Cargo\.(toml|lock)$/.test(f) || /(^|\/)rust-toolchain(\.toml)?$/.test(f));
   const prefix = crateDir === '.' ? '' : `${crateDir}/`;
+  // A CO-RE target BTF kept in the workspace is an input like the sources (one outside it, like
+  // the running kernel's, is part of the toolchain identity instead).
+  const btf = settings.core !== 'off' && settings.coreBtf && !isAbsolute(settings.coreBtf) ? settings.coreBtf : undefined;
+  if (btf) inputs.push(btf);
+  const btfPattern = btf && (p.root === '' || btf.startsWith(`${p.root}/`)) ? [posix.relative(p.root || '.', btf)] : [];
   return {
     kind: 'cargo',
     id: `cargo:${p.context.project.name}/${program.name}`,
@@ -501,7 +508,7 @@ function planCargo(program: RustProgramConfig, settings: LinkSettings, p: CargoP
     linkSettings: settings,
     env: cargoToolchainEnv(c),
     inputs,
-    inputPatterns: [`${prefix}**/*.rs`, `${prefix}Cargo.toml`, `${prefix}Cargo.lock`, `${prefix}build.rs`],
+    inputPatterns: [`${prefix}**/*.rs`, `${prefix}Cargo.toml`, `${prefix}Cargo.lock`, `${prefix}build.rs`, ...btfPattern],
     outputs: [output, manifest, ...(report ? [report] : [])],
     dependsOn: [],
     command: [c.cargo ?? p.toolchain.cargo.path, ...args],

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { canonicalJson, linkCacheKey, keyedLinkOptions, sha256 } from '../cache/key';
+import { coreBtfDigest, effectiveCoreBtf } from '../btf/core-btf-identity';
 import { LINKER_VERSION } from '../cache/version';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
@@ -199,6 +200,7 @@ function runLink(step: LinkStep, options: RunStepOptions): { link: LinkResult; m
     output: abs(root, step.output),
     dumpModule: step.options.dumpModule ? abs(root, step.options.dumpModule) : undefined,
     llvmPath: step.options.llvmPath && step.options.llvmPath.includes('/') ? abs(root, step.options.llvmPath) : step.options.llvmPath,
+    coreBtf: step.options.coreBtf ? abs(root, step.options.coreBtf) : undefined,
   };
   const inputBytes = step.inputs.map((i) => new Uint8Array(readFileSync(abs(root, i))));
   // The manifest and the report are checked with the object: none may replace an input or a
@@ -276,12 +278,18 @@ async function runCargo(step: CargoStep, options: RunStepOptions): Promise<Build
     ...describeObject(step.program, step.output, bytes, true),
     llvm,
     rustc,
-    cacheKey: cargoCacheKey({ rustc, llvm: llvm?.version, settings: step.linkSettings, env: step.env, inputs }),
+    cacheKey: cargoCacheKey({ rustc, llvm: llvm?.version, settings: step.linkSettings, env: step.env, inputs, coreBtf: coreBtfOf(step.linkSettings, root) }),
     inputs,
     options: step.linkSettings as Record<string, unknown>,
   };
   writeManifest(root, step.manifest, manifest);
   return manifest;
+}
+
+/** The content digest of the kernel BTF a crate's link relocates against (a relative coreBtf is the project's). */
+function coreBtfOf(settings: LinkSettings, root: string): string | undefined {
+  const btf = effectiveCoreBtf(settings);
+  return btf === undefined ? undefined : coreBtfDigest(abs(root, btf));
 }
 
 /** `llvm` of a link report the CLI wrote (`{ path, version }`), as the manifest records it. */
@@ -299,7 +307,7 @@ function readLinkReportLlvm(path: string): { version: string; library: string } 
  * What decides a Rust object, as a key: the crate's files, rustc, the libLLVM that linked, the
  * link settings and the toolchain environment; the linker's version too. Equal keys, equal objects.
  */
-function cargoCacheKey(k: { rustc?: string; llvm?: string; settings: LinkSettings; env: Record<string, string>; inputs: { path: string; sha256: string }[] }): string {
+function cargoCacheKey(k: { rustc?: string; llvm?: string; settings: LinkSettings; env: Record<string, string>; inputs: { path: string; sha256: string }[]; coreBtf?: string }): string {
   return createHash('sha256').update(canonicalJson({ format: 'cargo-1', linker: LINKER_VERSION, ...k })).digest('hex');
 }
 

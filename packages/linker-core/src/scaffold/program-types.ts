@@ -40,6 +40,11 @@ export interface ProgramTypeInfo {
   /** Rust return expression (the function returns u32). */
   rustReturn: string;
   description: string;
+  /**
+   * Tracing types: the generated Rust program reads the current task_struct as a CO-RE access
+   * (bpf.config.json turns on --core=auto with task_struct relocatable).
+   */
+  readsKernelStructs?: boolean;
 }
 
 const FN = /^[A-Za-z_][\w.]*$/;
@@ -69,6 +74,7 @@ export const PROGRAM_TYPE_INFO: Record<ProgramType, ProgramTypeInfo> = {
     cIncludes: [],
     rustReturn: '0',
     description: 'kprobe: runs when a kernel function is entered',
+    readsKernelStructs: true,
   },
   kretprobe: {
     attach: { meaning: 'kernel function', default: 'do_nanosleep', pattern: FN },
@@ -78,6 +84,7 @@ export const PROGRAM_TYPE_INFO: Record<ProgramType, ProgramTypeInfo> = {
     cIncludes: [],
     rustReturn: '0',
     description: 'kretprobe: runs when a kernel function returns',
+    readsKernelStructs: true,
   },
   tracepoint: {
     attach: { meaning: 'category/name', default: 'syscalls/sys_enter_execve', pattern: /^\w+\/\w+$/ },
@@ -87,6 +94,7 @@ export const PROGRAM_TYPE_INFO: Record<ProgramType, ProgramTypeInfo> = {
     cIncludes: [],
     rustReturn: '0',
     description: 'tracepoint: runs at a static kernel tracepoint',
+    readsKernelStructs: true,
   },
   raw_tracepoint: {
     attach: { meaning: 'tracepoint name', default: 'sys_enter', pattern: /^\w+$/ },
@@ -96,6 +104,7 @@ export const PROGRAM_TYPE_INFO: Record<ProgramType, ProgramTypeInfo> = {
     cIncludes: [],
     rustReturn: '0',
     description: 'raw tracepoint: a tracepoint with its raw arguments',
+    readsKernelStructs: true,
   },
   uprobe: {
     attach: { meaning: 'binary:function', default: '/bin/bash:readline', pattern: /^\/[^\s:]+:[\w.]+$/ },

@@ -3,7 +3,7 @@
  * source files, as plain data. The Nx generators put them in a Tree, `turbo gen` writes them to
  * disk; both get the same programs from the same PROGRAM_TYPES.
  */
-import type { BpfProjectConfig, CargoSettings } from '../plan/config';
+import type { BpfProjectConfig, CargoSettings, LinkSettings } from '../plan/config';
 import { rustNameProblem, type ProjectNames } from './names';
 import { PROGRAM_TYPE_INFO, PROGRAM_TYPES, parseProgramType, type ProgramType, type ProgramTypeInfo } from './program-types';
 
@@ -106,11 +106,17 @@ export function checkProgramNames(p: Pick<ProgramScaffold, 'names' | 'program' |
   }
 }
 
+/**
+ * CO-RE for the generated tracing programs: relocate task_struct accesses, checked against the
+ * building machine's kernel BTF when it has one (and relocated anyway when it has none).
+ */
+const CORE_LINK = { core: 'auto', coreTypes: ['task_struct'] } as const satisfies LinkSettings;
+
 export function programConfig(p: ProgramScaffold): BpfProjectConfig {
   checkProgramNames(p);
   const n = p.names;
   return p.program.language === 'rust'
-    ? { programs: [{ name: n.fileName, cargo: { manifest: 'Cargo.toml', bin: n.snake, ...p.cargo } }] }
+    ? { programs: [{ name: n.fileName, cargo: { manifest: 'Cargo.toml', bin: n.snake, ...p.cargo }, ...(p.program.info.readsKernelStructs ? { link: CORE_LINK } : {}) }] }
     : { programs: [{ name: n.fileName, sources: ['src/**/*.c'], ...(p.libraries.length ? { libraries: p.libraries.map((l) => l.project) } : {}) }] };
 }
 
@@ -187,7 +193,49 @@ version = 4
 name = "${n.fileName}"
 version = "0.1.0"
 `;
-  const main = `//! ${n.name}: ${info.description}.
+  const program = info.readsKernelStructs
+    ? `//! ${n.name}: ${info.description}.
+//!
+//! It reads the calling process's id from the kernel's task_struct as a CO-RE access: the struct
+//! below names only the fields it reads, and the linker makes the access relocatable
+//! (bpf.config.json: "core": "auto", "coreTypes": ["task_struct"]), so libbpf finds the field in
+//! the kernel the program is loaded into, whatever its layout.
+#![no_std]
+#![no_main]
+
+use core::ffi::c_void;
+
+#[allow(non_camel_case_types)]
+#[repr(C)]
+struct task_struct {
+    pid: i32,
+    tgid: i32,
+}
+
+const BPF_FUNC_GET_CURRENT_TASK: usize = 35;
+const BPF_FUNC_PROBE_READ_KERNEL: usize = 113;
+
+#[no_mangle]
+#[link_section = "${section}"]
+pub extern "C" fn ${n.snake}(ctx: *mut c_void) -> u32 {
+    let _ = ctx;
+    let tgid = unsafe { current_tgid() };
+    core::hint::black_box(tgid);
+    ${info.rustReturn}
+}
+
+/// The current task's tgid (its process id), read with bpf_probe_read_kernel.
+#[inline(always)]
+unsafe fn current_tgid() -> i32 {
+    let get_current_task: unsafe extern "C" fn() -> *const task_struct = core::mem::transmute(BPF_FUNC_GET_CURRENT_TASK);
+    let probe_read_kernel: unsafe extern "C" fn(*mut c_void, u32, *const c_void) -> i64 = core::mem::transmute(BPF_FUNC_PROBE_READ_KERNEL);
+    let task = get_current_task();
+    let mut tgid = 0i32;
+    probe_read_kernel(core::ptr::addr_of_mut!(tgid) as *mut c_void, 4, core::ptr::addr_of!((*task).tgid) as *const c_void);
+    tgid
+}
+`
+    : `//! ${n.name}: ${info.description}.
 #![no_std]
 #![no_main]
 
@@ -199,7 +247,8 @@ pub extern "C" fn ${n.snake}(ctx: *mut c_void) -> u32 {
     let _ = ctx;
     ${info.rustReturn}
 }
-
+`;
+  const main = `${program}
 #[no_mangle]
 #[link_section = "license"]
 pub static LICENSE: [u8; 4] = *b"GPL\\0";

@@ -5,8 +5,8 @@
  */
 import { isAbsolute } from 'node:path';
 import type { TargetConfiguration } from '@nx/devkit';
-import { buildEnvFor, rustToolchainEnv, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
-import { clangArg, toolchainEnvArg } from '../identity-args';
+import { buildEnvFor, effectiveCoreBtf, rustToolchainEnv, type BpfProjectConfig, type BuildPlan, type BuildStep, type CargoStep, type LinkStep } from '@bpf-linker/core';
+import { clangArg, coreBtfArg, toolchainEnvArg } from '../identity-args';
 import type { NormalizedOptions } from './options';
 
 export interface TargetContext {
@@ -141,6 +141,10 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
     // The crate's rustc/toolchain/cargo from bpf.config.json: the identity must be theirs.
     const toolchainEnv = rustToolchainEnv(config);
     const toolchainOption = Object.keys(toolchainEnv).length ? ` ${toolchainEnvArg(toolchainEnv)}` : '';
+    // Kernel BTFs the crates' CO-RE links read that are not inputs (the running kernel's, or a
+    // file outside the project): identified by content, so a different kernel is a miss.
+    const btfs = unique(cargos.map((c) => effectiveCoreBtf(c.linkSettings)).filter((b): b is string => b !== undefined && !cargos.some((x) => x.inputs.includes(b))));
+    const btfOption = btfs.length ? ` kernel-btf ${btfs.map(coreBtfArg).join(' ')}` : '';
     const own = 'bpfRust' in ctx.namedInputs ? ['bpfRust'] : [configInput, ...unique(cargos.flatMap((c) => c.inputPatterns)).map(t)];
     targets[names.buildTargetName] = {
       executor: EXECUTORS.cargo,
@@ -148,7 +152,7 @@ export function inferTargets(plan: BuildPlan, config: BpfProjectConfig, ctx: Tar
       inputs: [
         ...own,
         ...envInputs('cargo'),
-        { runtime: `${ctx.identityCommand} rust llvm${toolchainOption}` },
+        { runtime: `${ctx.identityCommand} rust llvm${toolchainOption}${btfOption}` },
         ...external(true),
       ],
       // Only the objects: cargo's target directory stays out of the cache.
