@@ -1,4 +1,5 @@
 /** The toolchain pin: what it records, how differences read, and the build's refusal of a stale pin. */
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +24,28 @@ describe('toolNeeds', () => {
         { programs: [{ name: 's', cargo: { rustc: '/usr/bin/rustc' } }, { name: 'n', cargo: { toolchain: 'nightly', cargo: '/opt/cargo' } }] },
       ]).rustEnvs,
     ).toEqual([{ RUSTC: '/usr/bin/rustc' }, { RUSTUP_TOOLCHAIN: 'nightly', CARGO: '/opt/cargo' }]);
+  });
+});
+
+describe('the kernel BTF of CO-RE links', () => {
+  it('is a need when a Rust program relocates against a BTF outside the repository (--core=auto: the running kernel)', () => {
+    expect(toolNeeds([{ link: { core: 'auto' }, programs: [{ name: 'r', cargo: {} }] }]).kernelBtfs).toEqual(['/sys/kernel/btf/vmlinux']);
+    expect(toolNeeds([{ programs: [{ name: 'r', cargo: {}, link: { coreBtf: '/boot/vmlinux-6.1' } }] }]).kernelBtfs).toEqual(['/boot/vmlinux-6.1']);
+    // A BTF in the repository is a task input; CO-RE off, or C only, needs none.
+    expect(toolNeeds([{ programs: [{ name: 'r', cargo: {}, link: { coreBtf: 'btf/vmlinux' } }] }]).kernelBtfs).toBeUndefined();
+    expect(toolNeeds([{ link: { core: 'off' }, programs: [{ name: 'r', cargo: {} }] }]).kernelBtfs).toBeUndefined();
+  });
+
+  it('is pinned by content: another kernel BTF makes the pin stale', () => {
+    const dir = tempMonorepo();
+    const btf = join(dir, 'kernel.btf');
+    writeFileSync(btf, 'one kernel');
+    const pin = computePin({ clangs: [], rust: false, kernelBtfs: [btf] });
+    expect(pin.kernelBtf).toEqual([`kernel BTF ${btf}: ${createHash('sha256').update('one kernel').digest('hex')}`]);
+    writeFileSync(btf, 'another kernel');
+    expect(pinDifferences(pin, computePin({ clangs: [], rust: false, kernelBtfs: [btf] }))).toEqual([
+      `kernel BTF: "kernel BTF ${btf}: ${createHash('sha256').update('another kernel').digest('hex')}" is not pinned`,
+    ]);
   });
 });
 
