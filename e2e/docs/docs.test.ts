@@ -2,7 +2,8 @@
  * The docs run as written. The README's "Using the CLI" blocks are run by bash, as a user pastes
  * them: the install block (npm pack, npm install -g, into a private npm prefix) from a copy of
  * the CLI package, then the usage block on the seed example's sources, with only the installed
- * `bpf-linker` on PATH. docs/rust.md's minimal crate is built with the commands it shows.
+ * `bpf-linker` on PATH. docs/rust.md's minimal crate is built with the commands it shows, and so is
+ * the README's CO-RE for Rust example, which is then run on this kernel (BPF_PROG_TEST_RUN).
  * docs/nx.md's opening session (`$ npx nx …`) is run line by line in a
  * fresh Nx workspace, with the plugin installed from its tarball as its Install section says.
  * A command that stops working, or a step the docs leave out, fails this test.
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
 import { REPO, createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
+import { loadOnHost } from '../kernels/harness';
 
 const noKernel = kernelLoadUnavailable();
 
@@ -97,6 +99,43 @@ describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/b
       expect(obj.btf).toBeDefined();
       expect(r.output).toContain('.BTF');
       if (!noKernel) expect(loadIntoKernel(object).ok).toBe(true);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/sys/kernel/btf/vmlinux'))('README: CO-RE for Rust', () => {
+  it('the example builds with the command shown, has the relocation shown, and reads tgid right on this kernel (linked without --core, wrong)', () => {
+    const [toml] = blocks('README.md', '## CO-RE for Rust', 'toml');
+    const [rust] = blocks('README.md', '## CO-RE for Rust', 'rust');
+    const [commands] = blocks('README.md', '## CO-RE for Rust', 'bash');
+    const tmp = mkdtempSync(join(tmpdir(), 'bpfl-docs-core-'));
+    try {
+      const crate = join(tmp, 'tgid');
+      mkdirSync(join(crate, 'src'), { recursive: true });
+      writeFileSync(join(crate, 'Cargo.toml'), toml);
+      writeFileSync(join(crate, 'src/main.rs'), rust);
+      mkdirSync(join(tmp, 'bin'));
+      symlinkSync(join(REPO, 'packages/cli/dist/bpf-linker.cjs'), join(tmp, 'bin/bpf-linker'));
+      const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env.PATH}`, CARGO_HOME: join(tmp, 'cargo-home'), CARGO_NET_OFFLINE: 'true' };
+      const r = bash(commands, crate, env);
+      expect(r.status, r.output).toBe(0);
+      const shown = commands.split('\n').filter((l) => l.startsWith('# #')).map((l) => l.slice(2));
+      for (const line of shown) expect(r.output).toContain(line);
+      const object = join(crate, 'target/bpfel-unknown-none/release/tgid');
+      const plain = join(tmp, 'tgid-plain');
+      copyFileSync(object, join(tmp, 'tgid-core'));
+      // The same crate linked without --core: the offset of the local struct (4) is baked in.
+      const build = commands.split('\n')[0].replace(', "-C", "link-arg=--core=auto"', '');
+      expect(build).not.toContain('--core');
+      expect(bash(build, crate, env).status).toBe(0);
+      copyFileSync(object, plain);
+      if (noKernel) return;
+      const ran = loadOnHost([join(tmp, 'tgid-core'), plain], false, ['--run']);
+      const retval = (name: string) => ran.results.get(name)?.programs[0]?.run;
+      expect(retval('tgid-core')).toEqual({ retval: 1 });
+      expect(retval('tgid-plain')).toEqual({ retval: 0 });
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
