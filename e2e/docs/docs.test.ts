@@ -36,6 +36,25 @@ function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): { status: nu
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * The crate a docs section shows (its toml and rust blocks) in a temporary directory, with the
+ * built CLI on PATH as `bpf-linker` (as the Install section leaves it), and the section's commands.
+ */
+function crateFromDocs(file: string, heading: string, name: string): { tmp: string; crate: string; env: NodeJS.ProcessEnv; commands: string } {
+  const [toml] = blocks(file, heading, 'toml');
+  const [rust] = blocks(file, heading, 'rust');
+  const [commands] = blocks(file, heading, 'bash');
+  const tmp = mkdtempSync(join(tmpdir(), `bpfl-docs-${name}-`));
+  const crate = join(tmp, name);
+  mkdirSync(join(crate, 'src'), { recursive: true });
+  writeFileSync(join(crate, 'Cargo.toml'), toml);
+  writeFileSync(join(crate, 'src/main.rs'), rust);
+  mkdirSync(join(tmp, 'bin'));
+  symlinkSync(join(REPO, 'packages/cli/dist/bpf-linker.cjs'), join(tmp, 'bin/bpf-linker'));
+  const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env.PATH}`, CARGO_HOME: join(tmp, 'cargo-home'), CARGO_NET_OFFLINE: 'true' };
+  return { tmp, crate, env, commands };
+}
+
 describe("README: Using the CLI", () => {
   let tmp: string;
   let env: NodeJS.ProcessEnv;
@@ -78,19 +97,8 @@ describe("README: Using the CLI", () => {
 
 describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bpfel-unknown-none/lib'))('docs/rust.md: a minimal crate', () => {
   it('builds with the commands shown, into an object with BTF that the kernel loads', () => {
-    const [toml] = blocks('docs/rust.md', '## A minimal crate', 'toml');
-    const [rust] = blocks('docs/rust.md', '## A minimal crate', 'rust');
-    const [commands] = blocks('docs/rust.md', '## A minimal crate', 'bash');
-    const tmp = mkdtempSync(join(tmpdir(), 'bpfl-docs-rust-'));
+    const { tmp, crate, env, commands } = crateFromDocs('docs/rust.md', '## A minimal crate', 'pass');
     try {
-      const crate = join(tmp, 'pass');
-      mkdirSync(join(crate, 'src'), { recursive: true });
-      writeFileSync(join(crate, 'Cargo.toml'), toml);
-      writeFileSync(join(crate, 'src/main.rs'), rust);
-      // bpf-linker on PATH: the built CLI, as the Install section leaves it.
-      mkdirSync(join(tmp, 'bin'));
-      symlinkSync(join(REPO, 'packages/cli/dist/bpf-linker.cjs'), join(tmp, 'bin/bpf-linker'));
-      const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env.PATH}`, CARGO_HOME: join(tmp, 'cargo-home'), CARGO_NET_OFFLINE: 'true' };
       const r = bash(commands, crate, env);
       expect(r.status, r.output).toBe(0);
       const object = join(crate, 'target/bpfel-unknown-none/release/pass');
@@ -107,18 +115,8 @@ describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/b
 
 describe.skipIf(!existsSync('/usr/bin/cargo') || !existsSync('/sys/kernel/btf/vmlinux'))('README: CO-RE for Rust', () => {
   it('the example builds with the command shown, has the relocation shown, and reads tgid right on this kernel (linked without --core, wrong)', () => {
-    const [toml] = blocks('README.md', '## CO-RE for Rust', 'toml');
-    const [rust] = blocks('README.md', '## CO-RE for Rust', 'rust');
-    const [commands] = blocks('README.md', '## CO-RE for Rust', 'bash');
-    const tmp = mkdtempSync(join(tmpdir(), 'bpfl-docs-core-'));
+    const { tmp, crate, env, commands } = crateFromDocs('README.md', '## CO-RE for Rust', 'tgid');
     try {
-      const crate = join(tmp, 'tgid');
-      mkdirSync(join(crate, 'src'), { recursive: true });
-      writeFileSync(join(crate, 'Cargo.toml'), toml);
-      writeFileSync(join(crate, 'src/main.rs'), rust);
-      mkdirSync(join(tmp, 'bin'));
-      symlinkSync(join(REPO, 'packages/cli/dist/bpf-linker.cjs'), join(tmp, 'bin/bpf-linker'));
-      const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env.PATH}`, CARGO_HOME: join(tmp, 'cargo-home'), CARGO_NET_OFFLINE: 'true' };
       const r = bash(commands, crate, env);
       expect(r.status, r.output).toBe(0);
       const shown = commands.split('\n').filter((l) => l.startsWith('# #')).map((l) => l.slice(2));
