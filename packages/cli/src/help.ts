@@ -115,7 +115,7 @@ const GROUPS: readonly OptionGroup[] = [
     title: 'Reports',
     rows: [
       ['    --report <PATH>', 'Write a JSON link report to PATH: the input (file or archive member) that defined each symbol, and which symbols stayed exported, were internalized or were removed by optimization, the CPU the code was generated for and why, plus stage times [default: off]'],
-      ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, optimize …, codegen …, write …, total … [default: off]'],
+      ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, core … (CO-RE), optimize …, codegen …, write …, total … [default: off]'],
     ],
   },
   {

@@ -11,7 +11,7 @@ export { llvmGlobalOptions } from './pipeline/global-options';
 export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';
 export { checkOutputs, writeFileAtomically, type RunFile, type RunFiles, type RunOutput } from './pipeline/output';
 export { formatByteSize, readRegularFile, type RegularFileReadOptions } from './inputs/file';
-export type { StageTimings, StageName } from './pipeline/timings';
+export { STAGE_NAMES, type StageTimings, type StageName } from './pipeline/timings';
 export type { LlvmCandidate } from './llvm/discovery';
 export { loadLlvmLibrary } from './llvm/library';
 export { formatVersion, type LlvmVersion } from './llvm/types';

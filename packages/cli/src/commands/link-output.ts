@@ -13,7 +13,7 @@ import {
   type RunFile,
   type RunFiles,
   type RunOutput,
-  type StageName,
+  STAGE_NAMES,
   type StageTimings,
 } from '@bpf-linker/core';
 import { readExportSymbolsFile, type ParsedCommand } from '../args';
@@ -70,8 +70,6 @@ export function appendLogLine(path: string, line: string): void {
   }
 }
 
-/** Stages in pipeline order (the order LinkResult.timings is filled in may differ). */
-const STAGES: readonly StageName[] = ['read', 'select', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'codegen', 'write'];
 
 /** `--report PATH`: the link report, with the output path and the stage times. */
 export function writeLinkReport(path: string, result: LinkResult): void {
@@ -92,6 +90,6 @@ export function formatTimings(timings: StageTimings): string {
 
 function orderedTimings(timings: StageTimings): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const stage of STAGES) if (timings[stage] !== undefined) out[stage] = timings[stage]!;
+  for (const stage of STAGE_NAMES) if (timings[stage] !== undefined) out[stage] = timings[stage]!;
   return out;
 }

@@ -95,9 +95,10 @@ export function indexBtf(path: string, bytes: Uint8Array): KernelBtf {
     return decoder.decode(bytes.subarray(start, end));
   };
 
-  // Where each type starts (index = type id; 0 is void).
+  // Where each type starts (index = type id; 0 is void), and the named structs and unions by
+  // the offset of their name (decoding every name would cost more than the whole scan).
   const starts: number[] = [0];
-  const composites = new Map<string, number[]>();
+  const composites = new Map<number, number[]>();
   for (let o = typeOff; o < typeOff + typeLen; ) {
     if (o + 12 > typeOff + typeLen) throw new Error('truncated type section');
     const info = u32(o + 4);
@@ -105,16 +106,31 @@ export function indexBtf(path: string, bytes: Uint8Array): KernelBtf {
     const vlen = info & 0xffff;
     starts.push(o);
     if (kind === KIND.STRUCT || kind === KIND.UNION) {
-      const name = str(u32(o));
-      if (name) {
-        const key = `${kind === KIND.STRUCT ? 'struct' : 'union'} ${name}`;
-        const ids = composites.get(key);
+      const nameOff = u32(o);
+      if (nameOff !== 0) {
+        const ids = composites.get(nameOff);
         if (ids) ids.push(starts.length - 1);
-        else composites.set(key, [starts.length - 1]);
+        else composites.set(nameOff, [starts.length - 1]);
       }
     }
     o += 12 + extraSize(kind, vlen);
   }
+  const strings = Buffer.from(bytes.buffer, bytes.byteOffset + strOff, strLen);
+  /** Types of `kind` named `name`: every offset where the name is a whole string of the section. */
+  const found = new Map<string, number[]>();
+  const named = (kind: 'struct' | 'union', name: string): number[] => {
+    const key = `${kind} ${name}`;
+    const hit = found.get(key);
+    if (hit) return hit;
+    const want = kind === 'struct' ? KIND.STRUCT : KIND.UNION;
+    const needle = Buffer.from(`\0${name}\0`, 'utf8');
+    const out: number[] = [];
+    for (let at = strings.indexOf(needle); at >= 0; at = strings.indexOf(needle, at + 1)) {
+      for (const id of composites.get(at + 1) ?? []) if (kindOf(id) === want) out.push(id);
+    }
+    found.set(key, out);
+    return out;
+  };
 
   const kindOf = (id: number) => (id === 0 ? 0 : (u32(starts[id] + 4) >>> 24) & 0x1f);
   const vlenOf = (id: number) => u32(starts[id] + 4) & 0xffff;
@@ -205,10 +221,10 @@ export function indexBtf(path: string, bytes: Uint8Array): KernelBtf {
 
   return {
     path,
-    has: (kind, name) => composites.has(`${kind} ${essentialName(name)}`),
+    has: (kind, name) => named(kind, essentialName(name)).length > 0,
     whyNot(kind, root, steps) {
-      const ids = composites.get(`${kind} ${essentialName(root)}`);
-      if (!ids) return `no ${kind} ${essentialName(root)} in ${path}`;
+      const ids = named(kind, essentialName(root));
+      if (ids.length === 0) return `no ${kind} ${essentialName(root)} in ${path}`;
       // Like libbpf: the access is fine when any candidate of that name satisfies it.
       let first: string | undefined;
       for (const id of ids) {

@@ -1,5 +1,7 @@
 /** Wall time per stage, for --timings, logs and the benchmark. */
-export type StageName = 'read' | 'select' | 'choose-llvm' | 'link' | 'debug-info' | 'internalize' | 'core' | 'optimize' | 'codegen' | 'write';
+/** The stages in pipeline order (the order timings are filled in may differ). */
+export const STAGE_NAMES = ['read', 'select', 'choose-llvm', 'link', 'debug-info', 'internalize', 'core', 'optimize', 'codegen', 'write'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
 
 export type StageTimings = Partial<Record<StageName, number>>;
 
