@@ -59,6 +59,7 @@ type OptionId =
   | 'whole-archive'
   | 'allow-undefined'
   | 'dump-module'
+  | 'source-root'
   | 'log-level'
   | 'log-file'
   | 'fatal-errors'
@@ -114,6 +115,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'whole-archive', long: 'whole-archive' },
   { id: 'allow-undefined', long: 'allow-undefined' },
   { id: 'dump-module', long: 'dump-module', value: 'DIR' },
+  { id: 'source-root', long: 'source-root', value: 'DIR' },
   { id: 'log-level', long: 'log-level', value: 'LEVEL' },
   { id: 'log-file', long: 'log-file', value: 'PATH' },
   { id: 'fatal-errors', long: 'fatal-errors', value: 'BOOL', optionalValue: true },
@@ -324,6 +326,9 @@ class ParseState {
         break;
       case 'dump-module':
         o.dumpModule = v;
+        break;
+      case 'source-root':
+        o.sourceRoot = v;
         break;
       case 'log-level':
         this.log.level = parseLogLevel(v);

@@ -417,6 +417,7 @@ describe('--opt=value works for every option that takes a value', () => {
     'export-symbols': ['syms', (p) => p.exportSymbolsFile],
     'llvm-args': ['-stats', (p) => p.options.llvmArgs[0]],
     'dump-module': ['dump', (p) => p.options.dumpModule],
+    'source-root': ['src-root', (p) => p.options.sourceRoot],
     'log-level': ['info', (p) => p.log.level],
     'log-file': ['l.log', (p) => p.log.file],
     'fatal-errors': ['false', (p) => String(p.options.fatalErrors)],
@@ -624,7 +625,7 @@ describe('help and version', () => {
       '-o, --output <OUTPUT>', '--emit <TYPE>', '-O <LEVEL>', '--target <TRIPLE>', '--cpu <CPU>',
       '--cpu-features <FEATURES>', '--btf', '--allow-bpf-trap', '--export <SYMBOLS>', '--export-symbols <PATH>',
       '--internalize', '-L <DIR>', '--llvm-args <ARGS>', '--unroll-loops', '--ignore-inline-never',
-      '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
+      '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>', '--source-root <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
       '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive', '--allow-undefined',
     ];
