@@ -73,7 +73,9 @@ function accessOf(header: string | undefined, options: CacheServerOptions): Acce
 
 function reply(res: ServerResponse, status: number, message?: string, headers: Record<string, string> = {}): void {
   const body = message === undefined ? '' : `${message}\n`;
-  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  // Exactly text/plain: Nx's client shows the body of a 401/403 only then (with a charset it
+  // reports "Misconfigured remote cache endpoint" instead).
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 

@@ -94,7 +94,11 @@ describe('the Nx cache contract', () => {
   });
 
   it('401 without a token, with an unknown one or another scheme; 403 when a read-only token writes', async () => {
-    expect((await send(server.url, 'GET', '/v1/cache/1111')).status).toBe(401);
+    const missing = await send(server.url, 'GET', '/v1/cache/1111');
+    expect(missing.status).toBe(401);
+    // Nx prints the body of a 401 only for exactly text/plain ("Misconfigured remote cache endpoint" otherwise).
+    expect(missing.headers['content-type']).toBe('text/plain');
+    expect(missing.body.toString()).toContain('NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN');
     expect((await send(server.url, 'GET', '/v1/cache/1111', { token: 'rw-token-0124' })).status).toBe(401);
     expect((await send(server.url, 'GET', '/v1/cache/1111', { headers: { Authorization: `Basic ${RW}` } })).status).toBe(401);
     const denied = await send(server.url, 'PUT', '/v1/cache/4444', { token: RO, body: Buffer.from('x') });
