@@ -7,35 +7,19 @@
  * real line text in both builds, not whatever the working directory happens to make readable.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readObjectBtf } from '../../src/object';
 import { planBuild, probeToolchain, readBpfProjects, runSteps } from '../../src/plan';
 import { makeTempDir } from '../support/toolchain';
+import { COUNTERS_LIBRARY, writeWorkspace } from '../support/workspace';
 
 const CLI = fileURLToPath(new URL('../../../cli/dist/bpf-linker.cjs', import.meta.url));
 
 const FILES: Record<string, string> = {
-  'libs/counters/bpf.config.json': JSON.stringify({ library: { name: 'counters', sources: ['src/*.c'], publicIncludeDirs: ['include'] } }),
-  'libs/counters/include/counters.h': '#pragma once\n#include <linux/types.h>\nint counters_record(__u32 key);\n',
-  'libs/counters/src/counters.c': `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-#include "counters.h"
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 16);
-  __type(key, __u32);
-  __type(value, __u64);
-} counters_hits SEC(".maps");
-__noinline int counters_record(__u32 key) {
-  __u64 *v = bpf_map_lookup_elem(&counters_hits, &key);
-  if (!v) return 0;
-  __sync_fetch_and_add(v, 1);
-  return 1;
-}
-`,
+  ...COUNTERS_LIBRARY,
   'apps/probe/bpf.config.json': JSON.stringify({
     programs: [
       { name: 'probe', sources: ['src/*.c'], libraries: ['counters'], link: { report: true } },
@@ -49,14 +33,6 @@ const PROJECTS = [
   { name: 'counters', root: 'libs/counters' },
   { name: 'probe', root: 'apps/probe' },
 ];
-
-function makeWorkspace(at: string): string {
-  for (const [path, text] of Object.entries(FILES)) {
-    mkdirSync(dirname(join(at, path)), { recursive: true });
-    writeFileSync(join(at, path), text);
-  }
-  return at;
-}
 
 /** Every file below dist/ of both projects, relative to the workspace → its bytes. */
 function outputs(ws: string): Map<string, Buffer> {
@@ -98,8 +74,8 @@ describe('a build does not depend on where the workspace is, nor on the working 
 
   beforeAll(async () => {
     tmp = makeTempDir('bpfl-determinism-');
-    a = makeWorkspace(join(tmp, 'a'));
-    b = makeWorkspace(join(tmp, 'elsewhere', 'much', 'deeper', 'b'));
+    a = writeWorkspace(join(tmp, 'a'), FILES);
+    b = writeWorkspace(join(tmp, 'elsewhere', 'much', 'deeper', 'b'), FILES);
     // A from its root, B from its project directory, where the debug info's relative source
     // paths do not resolve.
     await buildFrom(a, a);
