@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject } from '@bpf-linker/core';
 import { kernelLoadUnavailable, loadIntoKernel } from '../../packages/linker-core/test/support/kernel';
 import { REPO, createNxWorkspace, runIn } from '../support/nx-workspace';
-import { freePort, startServer, type Server } from '../turbo/support';
+import { freePort, startServer, waitForHttp, type Server } from '../support/server';
 
 const noKernel = kernelLoadUnavailable();
 const TOKEN = 'e2e-nx-cache-token';
@@ -91,17 +91,6 @@ function expectLoads(object: string): void {
   expect(r.log, `${object} in the kernel`).toBe(r.ok ? r.log : '<accepted by the verifier>');
 }
 
-async function waitForLog(file: string, text: string, ms: number, s: Server): Promise<string> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const log = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    if (log.includes(text)) return log;
-    if (s.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the cache server did not start:\n${existsSync(file) ? readFileSync(file, 'utf8') : '(no log)'}`);
-}
-
 beforeAll(async () => {
   const w = createNxWorkspace('bpf-nx-remote-', { vendor: true });
   ({ tmp, ws: a, env } = w);
@@ -124,7 +113,8 @@ beforeAll(async () => {
     env: { ...env, NX_CACHE_SERVER_TOKENS: TOKEN },
     log: serverLog,
   });
-  await waitForLog(serverLog, 'listening on', 20_000, server);
+  // Up when the cache route asks for a token.
+  await waitForHttp(`http://127.0.0.1:${port}/v1/cache/0`, 20_000, server, (status) => status === 401);
   remote = { ...env, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: `http://127.0.0.1:${port}`, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: TOKEN };
 
   nxIn(a, ['add', `@bpf-linker/nx@file:vendor/${basename(w.packs['nx-plugin'])}`], env);
