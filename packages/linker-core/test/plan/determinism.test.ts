@@ -22,7 +22,7 @@ const FILES: Record<string, string> = {
   ...COUNTERS_LIBRARY,
   'apps/probe/bpf.config.json': JSON.stringify({
     programs: [
-      { name: 'probe', sources: ['src/*.c'], libraries: ['counters'], link: { report: true } },
+      { name: 'probe', sources: ['src/*.c'], libraries: ['counters'], link: { report: true, dumpModule: 'dist/bpf/dump' } },
       { name: 'probe-plain', sources: ['src/*.c'], libraries: ['counters'], link: { btf: false } },
     ],
   }),
@@ -82,7 +82,7 @@ describe('a build does not depend on where the workspace is, nor on the working 
     await buildFrom(b, join(b, 'apps/probe'));
   });
 
-  it('gives byte-identical outputs: bitcode, depfiles, archive, objects with and without BTF, manifests, report', () => {
+  it('gives byte-identical outputs: bitcode, depfiles, archive, objects with and without BTF, manifests, report, module dumps', () => {
     const outA = outputs(a);
     const outB = outputs(b);
     expect([...outA.keys()].sort()).toEqual([...outB.keys()].sort());
@@ -94,6 +94,9 @@ describe('a build does not depend on where the workspace is, nor on the working 
         'apps/probe/dist/bpf/probe-plain.o',
         'libs/counters/dist/bpf/libcounters.a',
         'apps/probe/dist/bpf/bc/src/xdp.bc',
+        'apps/probe/dist/bpf/bc/src/xdp.d',
+        'apps/probe/dist/bpf/dump/pre-opt.ll',
+        'apps/probe/dist/bpf/dump/post-opt.ll',
       ]),
     );
     for (const [file, bytes] of outA) expect(bytes.equals(outB.get(file)!), file).toBe(true);
