@@ -5,7 +5,8 @@
 #   scripts/kernels.sh fetch [NAME...]         download + extract into the cache (all by default)
 #   scripts/kernels.sh loader                  build the static libbpf loader, print its path
 #   scripts/kernels.sh run NAME OBJ.o...       boot kernel NAME once, load every object, print
-#                                              the loader's blocks (=== OBJECT/PROG/RESULT, DONE)
+#                                              the loader's blocks (=== OBJECT/PROG/RESULT, DONE);
+#                                              loader options pass through (--run: test_run raw tracepoints)
 #   scripts/kernels.sh corpus                  unpack the corpus sources that are not installed
 #                                              (linux-source-6.1's BPF selftests + a 6.1 vmlinux.h,
 #                                              gobpf's test program), print their directory
@@ -158,6 +159,8 @@ run() {
   cp "$ldr" "$r/bin/bpfl-loader"
   local args=()
   for o in "$@"; do
+    # Options for the loader (--run, --each) pass through.
+    case $o in --*) args+=("$o"); continue ;; esac
     [ -f "$o" ] || die "no such object: $o"
     # The loader reports objects by file name.
     [ ! -e "$r/objs/$(basename "$o")" ] || die "two objects named $(basename "$o")"

@@ -19,6 +19,8 @@ export interface ProgramResult {
   state: 'OK' | 'FAIL' | 'NOT-LOADED';
   /** The verifier log of a rejected program ('' otherwise). */
   log: string;
+  /** With the loader's --run: what BPF_PROG_TEST_RUN returned (a raw tracepoint), or why it failed. */
+  run?: { retval: number } | { error: string };
 }
 
 export interface ObjectResult {
@@ -81,10 +83,10 @@ export function loaderPath(): string {
   return r.stdout.trim();
 }
 
-/** Boots the kernel once and loads every object in it. */
-export function loadInKernel(name: KernelName, objects: string[]): LoadRun {
+/** Boots the kernel once and loads every object in it (`loaderArgs`: e.g. --run). */
+export function loadInKernel(name: KernelName, objects: string[], loaderArgs: string[] = []): LoadRun {
   const start = performance.now();
-  const r = script(['run', name, ...objects], 300_000);
+  const r = script(['run', name, ...loaderArgs, ...objects], 300_000);
   const wallMs = performance.now() - start;
   if (r.status !== 0) throw new Error(`scripts/kernels.sh run ${name} failed (${r.status}): ${r.stderr}${r.error ?? ''}`);
   const release = /^=== KERNEL (\S+)/m.exec(r.stdout)?.[1] ?? '?';
@@ -92,9 +94,9 @@ export function loadInKernel(name: KernelName, objects: string[]): LoadRun {
 }
 
 /** Runs the same static loader on the running kernel (needs root). */
-export function loadOnHost(objects: string[], each = false): LoadRun {
+export function loadOnHost(objects: string[], each = false, loaderArgs: string[] = []): LoadRun {
   const start = performance.now();
-  const r = spawnSync(loaderPath(), each ? ['--each', ...objects] : objects, { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(loaderPath(), [...(each ? ['--each'] : []), ...loaderArgs, ...objects], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
   const wallMs = performance.now() - start;
   if (r.status !== 0) throw new Error(`the loader failed on the host (${r.status}): ${r.stderr}`);
   const release = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
@@ -125,6 +127,9 @@ export function parseLoaderOutput(text: string): Map<string, ObjectResult> {
       if (mine.length === 0 && m[3] !== 'OK') mine = pending.filter((l) => l.startsWith('libbpf: '));
       prog = { name, section: m[2], state: m[3] as ProgramResult['state'], log: mine.map((l) => `${l}\n`).join('') };
       cur.programs.push(prog);
+    } else if (cur && (m = /^=== RUN(-FAILED)? (\S+) (.*)$/.exec(line))) {
+      const ran = cur.programs.findLast((p) => p.name === m![2]);
+      if (ran) ran.run = m[1] ? { error: m[3] } : { retval: Number(m[3]) };
     } else if (cur && line === '=== LOADING') {
       prog = undefined;
       pending = [];

@@ -9,7 +9,13 @@
 //   === LOAD-FAILED <name> <error>           (bpf_object__load failed)
 //   === RESULT <name> OK|FAIL
 //
-// and `=== DONE` at the end. With `--each` first, every program is loaded on its own (a fresh
+//   === RUN <prog> <retval>                  (--run: BPF_PROG_TEST_RUN of a loaded raw tracepoint)
+//   === RUN-FAILED <prog> <error>
+//
+// and `=== DONE` at the end. Options come first: `--run` runs every loaded raw tracepoint program
+// once with BPF_PROG_TEST_RUN (its return value is the answer a test checks; the current task is
+// the loader), and `--btf-custom PATH` relocates CO-RE accesses against PATH instead of the
+// running kernel's BTF (libbpf's btf_custom_path). With `--each`, every program is loaded on its own (a fresh
 // open with only that program's autoload on), so one rejected program does not hide the verdict
 // on the others and the order of programs in the object does not matter (objects with a single
 // program or with struct_ops maps are still loaded whole). Built statically (gcc -static ... -lbpf -lelf -lz) so that it
@@ -20,10 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define LOG_SIZE (16u << 20)
 #define MAX_PROGS 256
+
+static int run_programs;
+static const char *btf_custom_path;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -52,13 +62,25 @@ static void print_log(const char *log)
 		putchar('\n');
 }
 
+/* One BPF_PROG_TEST_RUN without context (raw tracepoints take none they do not read). */
+static void run_program(struct bpf_program *prog, int fd)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err = bpf_prog_test_run_opts(fd, &opts);
+	if (err)
+		printf("=== RUN-FAILED %s %s\n", bpf_program__name(prog), strerror(errno));
+	else
+		printf("=== RUN %s %u\n", bpf_program__name(prog), opts.retval);
+}
+
 /*
  * Opens PATH and loads it. With ONLY >= 0, only the program with that index is loaded and
  * reported. Returns 0 when the load succeeded, 1 otherwise; *count gets the number of programs.
  */
 static int load_object(const char *path, const char *name, int only, int *count)
 {
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = btf_custom_path);
+	struct bpf_object *obj = bpf_object__open_file(path, &open_opts);
 	if (!obj) {
 		int err = errno;
 		printf("=== OPEN-FAILED %s\n", strerror(err));
@@ -102,6 +124,8 @@ static int load_object(const char *path, const char *name, int only, int *count)
 			printf("=== PROG %s %s %s\n", bpf_program__name(prog), bpf_program__section_name(prog), state);
 			if (fd < 0)
 				print_log(log);
+			else if (run_programs && bpf_program__type(prog) == BPF_PROG_TYPE_RAW_TRACEPOINT)
+				run_program(prog, fd);
 		}
 		i++;
 	}
@@ -156,10 +180,23 @@ int main(int argc, char **argv)
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MEMLOCK, &r);
 	libbpf_set_print(print_fn);
-	int each = argc > 1 && strcmp(argv[1], "--each") == 0;
+	int each = 0;
+	int first = 1;
+	for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
+		if (strcmp(argv[first], "--each") == 0)
+			each = 1;
+		else if (strcmp(argv[first], "--run") == 0)
+			run_programs = 1;
+		else if (strcmp(argv[first], "--btf-custom") == 0 && first + 1 < argc)
+			btf_custom_path = argv[++first];
+		else {
+			fprintf(stderr, "bpfl-loader: unknown option %s\n", argv[first]);
+			return 2;
+		}
+	}
 	int failed = 0;
-	for (int i = 1 + each; i < argc; i++)
+	for (int i = first; i < argc; i++)
 		failed += load_one(argv[i], each);
-	printf("=== DONE %d/%d loaded\n", argc - 1 - each - failed, argc - 1 - each);
+	printf("=== DONE %d/%d loaded\n", argc - first - failed, argc - first);
 	return 0;
 }

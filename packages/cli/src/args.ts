@@ -18,8 +18,8 @@
  * `--output`) keeps the last value instead of failing, so a user's `-C link-arg=--cpu=v3` can
  * override the `--cpu` rustc passes first; bare `--fatal-errors` means `true`.
  */
-import { BPF_CPUS, LOG_LEVELS, OPT_LEVELS, OUTPUT_KINDS, defaultLinkOptions } from '@bpf-linker/core';
-import type { BpfCpu, LinkOptions, LogLevel, OptLevel, OutputKind } from '@bpf-linker/core';
+import { BPF_CPUS, CORE_MODES, LOG_LEVELS, OPT_LEVELS, OUTPUT_KINDS, defaultLinkOptions } from '@bpf-linker/core';
+import type { BpfCpu, CoreMode, LinkOptions, LogLevel, OptLevel, OutputKind } from '@bpf-linker/core';
 import { LinkError } from '@bpf-linker/core';
 
 export type ParsedCommand =
@@ -58,6 +58,10 @@ type OptionId =
   | 'disable-memory-builtins'
   | 'whole-archive'
   | 'allow-undefined'
+  | 'core'
+  | 'core-btf'
+  | 'core-types'
+  | 'core-strict'
   | 'dump-module'
   | 'source-root'
   | 'log-level'
@@ -114,6 +118,10 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'disable-memory-builtins', long: 'disable-memory-builtins' },
   { id: 'whole-archive', long: 'whole-archive' },
   { id: 'allow-undefined', long: 'allow-undefined' },
+  { id: 'core', long: 'core', value: 'MODE' },
+  { id: 'core-btf', long: 'core-btf', value: 'FILE' },
+  { id: 'core-types', long: 'core-types', value: 'TYPES' },
+  { id: 'core-strict', long: 'core-strict' },
   { id: 'dump-module', long: 'dump-module', value: 'DIR' },
   { id: 'source-root', long: 'source-root', value: 'DIR' },
   { id: 'log-level', long: 'log-level', value: 'LEVEL' },
@@ -324,6 +332,18 @@ class ParseState {
       case 'allow-undefined':
         o.allowUndefined = true;
         break;
+      case 'core':
+        o.core = parseCoreMode(v);
+        break;
+      case 'core-btf':
+        o.coreBtf = v;
+        break;
+      case 'core-types':
+        o.coreTypes = [...(o.coreTypes ?? []), ...splitList(v)];
+        break;
+      case 'core-strict':
+        o.coreStrict = true;
+        break;
       case 'dump-module':
         o.dumpModule = v;
         break;
@@ -393,6 +413,11 @@ function parseOptLevel(value: string): OptLevel {
     `optimization level needs to be between 0-3, s or z (instead was \`${value}\`)`,
     `write -O0, -O1, -O2, -O3, -Os or -Oz`,
   );
+}
+
+function parseCoreMode(value: string): CoreMode {
+  if ((CORE_MODES as readonly string[]).includes(value)) return value as CoreMode;
+  throw invalid(`invalid CO-RE mode ${value}`, `valid modes: ${CORE_MODES.join(', ')} (--core-btf FILE names a kernel BTF explicitly)`);
 }
 
 function parseCpu(value: string): BpfCpu {

@@ -70,6 +70,24 @@ const GROUPS: readonly OptionGroup[] = [
     ].join('\n'),
   },
   {
+    title: 'CO-RE for Rust',
+    rows: [
+      ['    --core-btf <FILE>', 'Kernel BTF (/sys/kernel/btf/vmlinux, or a vmlinux with .BTF) whose structs and unions are relocatable [default: none]'],
+      ['    --core-types <TYPES>', 'Comma-separated struct/union names that are relocatable too; repeatable [default: none]'],
+      ['    --core <MODE>', 'off, or auto: --core-btf /sys/kernel/btf/vmlinux when it exists and the inputs are Rust [default: off]'],
+      ['    --core-strict', 'Fail when an access to a relocatable type cannot be made relocatable [default: report it]'],
+    ],
+    note: [
+      "rustc bakes in the field offsets of the kernel its bindings came from. With --core-btf (needs --btf),",
+      'every field access in Rust code through a pointer to a struct or union that the BTF also has (by',
+      'name and kind) becomes a CO-RE relocation, exactly as clang emits for preserve_access_index types,',
+      'and libbpf/Aya/cilium-ebpf fix the offset for the running kernel at load time. An access is',
+      'rewritten only when its member path exists in that BTF (by name, with a compatible kind); one that',
+      'does not, or that cannot be mapped from the debug info, is left as it is and reported',
+      '(--log-level=info, --report). Stack, global and map memory is never relocated; C is untouched.',
+    ].join('\n'),
+  },
+  {
     title: 'Exports',
     rows: [
       ['    --export <SYMBOLS>', 'Comma-separated symbols to keep external; repeatable [default: none]'],

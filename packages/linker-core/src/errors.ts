@@ -32,6 +32,7 @@ export type LinkErrorCode =
   | 'LIBBPF_NOT_FOUND'
   | 'BPF_NOT_PERMITTED'
   | 'VERIFY_FAILED'
+  | 'CORE_ACCESS_UNRELOCATED'
   | BuildErrorCode;
 
 /** Codes of project builds (bpf.config.json, build plans, running a step). */

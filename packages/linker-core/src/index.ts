@@ -4,6 +4,8 @@ export * from './log';
 export { link, linkSync, chooseTriple, type LinkEnvironment, type LinkResult } from './pipeline/link';
 export { exportMode, isLibbpfInterface, type ExportMode } from './pipeline/exports';
 export { passPipeline } from './pipeline/optimize';
+export { coreSettings, mapAccess, type CoreAccess, type CoreReport, type CoreSettings, type CoreSkippedAccess } from './pipeline/core-access';
+export { readKernelBtf, indexBtf, essentialName, type KernelBtf, type AccessStep, type AccessShape } from './btf/kernel-btf';
 export { llvmGlobalOptions } from './pipeline/global-options';
 export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from './pipeline/choose-llvm';
 export { checkOutputs, writeFileAtomically, type RunFile, type RunFiles, type RunOutput } from './pipeline/output';

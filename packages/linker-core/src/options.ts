@@ -76,7 +76,24 @@ export interface LinkOptions {
   llvmPath?: string;
   /** Largest input file accepted, in bytes (`--max-input-size`); DEFAULT_MAX_INPUT_SIZE when absent. */
   maxInputSize?: number;
+  /**
+   * CO-RE for Rust (pipeline/core-access.ts): `auto` uses the running kernel's BTF
+   * (CORE_AUTO_BTF) when the inputs are Rust and it exists; `off` (the default) rewrites
+   * nothing unless `coreBtf` or `coreTypes` say what to relocate.
+   */
+  core?: CoreMode;
+  /** `--core-btf`: the kernel BTF (raw, or a vmlinux ELF) whose structs and unions are relocatable. */
+  coreBtf?: string;
+  /** `--core-types`: more relocatable struct/union names. */
+  coreTypes?: string[];
+  /** `--core-strict`: an access to a relocatable type that cannot be rewritten is an error. */
+  coreStrict?: boolean;
 }
+
+export type CoreMode = 'off' | 'auto';
+export const CORE_MODES: readonly CoreMode[] = ['off', 'auto'];
+/** The running kernel's BTF, which `--core=auto` uses. */
+export const CORE_AUTO_BTF = '/sys/kernel/btf/vmlinux';
 
 /**
  * 512 MiB. Real inputs are far smaller: a BPF program is at most 1M instructions (8 MB) for the

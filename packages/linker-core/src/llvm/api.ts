@@ -7,6 +7,7 @@ import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import type {
   AttributeRef,
   BasicBlockRef,
+  BuilderRef,
   BytesRef,
   ContextRef,
   CStringRef,
@@ -185,6 +186,38 @@ export interface LlvmApi {
     isOptimized: number,
   ): MetadataRef;
 
+  // Building instructions (the CO-RE access rewrite)
+  LLVMCreateBuilderInContext(c: ContextRef): BuilderRef;
+  LLVMPositionBuilderBefore(b: BuilderRef, inst: ValueRef): void;
+  LLVMDisposeBuilder(b: BuilderRef): void;
+  LLVMBuildCall2(b: BuilderRef, fnType: TypeRef, fn: ValueRef, args: ValueRef[], count: number, name: string): ValueRef;
+  LLVMLookupIntrinsicID(name: string, len: number): number;
+  LLVMGetIntrinsicDeclaration(m: ModuleRef, id: number, paramTypes: TypeRef[], count: number): ValueRef;
+  LLVMCreateTypeAttribute(c: ContextRef, kind: number, type: TypeRef): AttributeRef;
+  LLVMAddCallSiteAttribute(call: ValueRef, idx: number, a: AttributeRef): void;
+  LLVMSetMetadata(inst: ValueRef, kind: number, md: ValueRef): void;
+  LLVMReplaceAllUsesWith(old: ValueRef, replacement: ValueRef): void;
+  LLVMInstructionEraseFromParent(inst: ValueRef): void;
+  LLVMGetGEPSourceElementType(gep: ValueRef): TypeRef;
+  LLVMIsAGetElementPtrInst(v: ValueRef): ValueRef | null;
+  LLVMIsAAllocaInst(v: ValueRef): ValueRef | null;
+  LLVMIsALoadInst(v: ValueRef): ValueRef | null;
+  LLVMIsAStoreInst(v: ValueRef): ValueRef | null;
+  LLVMIsAConstantInt(v: ValueRef): ValueRef | null;
+  LLVMIsAConstantExpr(v: ValueRef): ValueRef | null;
+  LLVMGetConstOpcode(v: ValueRef): number;
+  LLVMConstIntGetSExtValue(v: ValueRef): number | bigint;
+  LLVMGetCalledValue(call: ValueRef): ValueRef | null;
+  LLVMStructTypeInContext(c: ContextRef, types: TypeRef[] | null, count: number, packed: number): TypeRef;
+  LLVMArrayType2(elem: TypeRef, count: number): TypeRef;
+  LLVMIntTypeInContext(c: ContextRef, bits: number): TypeRef;
+  LLVMPointerTypeInContext(c: ContextRef, addressSpace: number): TypeRef;
+  LLVMConstInt(t: TypeRef, n: number, signExtend: number): ValueRef;
+  LLVMTypeOf(v: ValueRef): TypeRef;
+  LLVMGetTypeKind(t: TypeRef): number;
+  LLVMGetIntTypeWidth(t: TypeRef): number;
+  LLVMDITypeGetSizeInBits(md: MetadataRef): number | bigint;
+
   // Target and optimization
   LLVMGetTargetFromTriple(triple: string, out: Out<TargetRef>, err: Out<CStringRef>): number;
   LLVMCreateTargetMachine(
@@ -228,6 +261,8 @@ export interface OptionalLlvmApi {
   LLVMDbgRecordGetKind?(r: DbgRecordRef): number;
   LLVMDbgRecordGetDebugLoc?(r: DbgRecordRef): MetadataRef | null;
   LLVMDbgVariableRecordGetVariable?(r: DbgRecordRef): MetadataRef | null;
+  LLVMDbgVariableRecordGetValue?(r: DbgRecordRef, operand: number): ValueRef | null;
+  LLVMDbgVariableRecordGetExpression?(r: DbgRecordRef): MetadataRef | null;
 }
 
 const DECLARATIONS: Record<keyof LlvmApi, string> = {
@@ -356,6 +391,36 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDIBuilderCreateFunction:
     'void *LLVMDIBuilderCreateFunction(void *b, void *scope, const char *name, size_t nameLen, const char *linkageName, size_t linkageNameLen, void *file, unsigned int line, void *type, int isLocalToUnit, int isDefinition, unsigned int scopeLine, int flags, int isOptimized)',
 
+  LLVMCreateBuilderInContext: 'void *LLVMCreateBuilderInContext(void *c)',
+  LLVMPositionBuilderBefore: 'void LLVMPositionBuilderBefore(void *b, void *inst)',
+  LLVMDisposeBuilder: 'void LLVMDisposeBuilder(void *b)',
+  LLVMBuildCall2: 'void *LLVMBuildCall2(void *b, void *fnType, void *fn, void **args, unsigned int count, const char *name)',
+  LLVMLookupIntrinsicID: 'unsigned int LLVMLookupIntrinsicID(const char *name, size_t len)',
+  LLVMGetIntrinsicDeclaration: 'void *LLVMGetIntrinsicDeclaration(void *m, unsigned int id, void **paramTypes, size_t count)',
+  LLVMCreateTypeAttribute: 'void *LLVMCreateTypeAttribute(void *c, unsigned int kind, void *type)',
+  LLVMAddCallSiteAttribute: 'void LLVMAddCallSiteAttribute(void *call, unsigned int idx, void *a)',
+  LLVMSetMetadata: 'void LLVMSetMetadata(void *inst, unsigned int kind, void *md)',
+  LLVMReplaceAllUsesWith: 'void LLVMReplaceAllUsesWith(void *old, void *replacement)',
+  LLVMInstructionEraseFromParent: 'void LLVMInstructionEraseFromParent(void *inst)',
+  LLVMGetGEPSourceElementType: 'void *LLVMGetGEPSourceElementType(void *gep)',
+  LLVMIsAGetElementPtrInst: 'void *LLVMIsAGetElementPtrInst(void *v)',
+  LLVMIsAAllocaInst: 'void *LLVMIsAAllocaInst(void *v)',
+  LLVMIsALoadInst: 'void *LLVMIsALoadInst(void *v)',
+  LLVMIsAStoreInst: 'void *LLVMIsAStoreInst(void *v)',
+  LLVMIsAConstantInt: 'void *LLVMIsAConstantInt(void *v)',
+  LLVMIsAConstantExpr: 'void *LLVMIsAConstantExpr(void *v)',
+  LLVMGetConstOpcode: 'int LLVMGetConstOpcode(void *v)',
+  LLVMConstIntGetSExtValue: 'int64_t LLVMConstIntGetSExtValue(void *v)',
+  LLVMGetCalledValue: 'void *LLVMGetCalledValue(void *call)',
+  LLVMStructTypeInContext: 'void *LLVMStructTypeInContext(void *c, void **types, unsigned int count, int packed)',
+  LLVMArrayType2: 'void *LLVMArrayType2(void *elem, uint64_t count)',
+  LLVMIntTypeInContext: 'void *LLVMIntTypeInContext(void *c, unsigned int bits)',
+  LLVMPointerTypeInContext: 'void *LLVMPointerTypeInContext(void *c, unsigned int addressSpace)',
+  LLVMConstInt: 'void *LLVMConstInt(void *t, unsigned long long n, int signExtend)',
+  LLVMTypeOf: 'void *LLVMTypeOf(void *v)',
+  LLVMGetTypeKind: 'int LLVMGetTypeKind(void *t)',
+  LLVMGetIntTypeWidth: 'unsigned int LLVMGetIntTypeWidth(void *t)',
+  LLVMDITypeGetSizeInBits: 'uint64_t LLVMDITypeGetSizeInBits(void *md)',
   LLVMGetTargetFromTriple: 'int LLVMGetTargetFromTriple(const char *triple, _Out_ void **t, _Out_ void **err)',
   LLVMCreateTargetMachine:
     'void *LLVMCreateTargetMachine(void *t, const char *triple, const char *cpu, const char *features, int level, int reloc, int codeModel)',
@@ -380,6 +445,8 @@ const OPTIONAL_DECLARATIONS: Record<keyof OptionalLlvmApi, string> = {
   LLVMGetNextDbgRecord: 'void *LLVMGetNextDbgRecord(void *r)',
   LLVMDbgRecordGetKind: 'int LLVMDbgRecordGetKind(void *r)',
   LLVMDbgRecordGetDebugLoc: 'void *LLVMDbgRecordGetDebugLoc(void *r)',
+  LLVMDbgVariableRecordGetValue: 'void *LLVMDbgVariableRecordGetValue(void *r, unsigned int operand)',
+  LLVMDbgVariableRecordGetExpression: 'void *LLVMDbgVariableRecordGetExpression(void *r)',
   LLVMDbgVariableRecordGetVariable: 'void *LLVMDbgVariableRecordGetVariable(void *r)',
 };
 

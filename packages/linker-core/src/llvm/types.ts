@@ -16,6 +16,7 @@ export type TargetMachineRef = Ref<'TargetMachine'>;
 export type PassBuilderOptionsRef = Ref<'PassBuilderOptions'>;
 export type ErrorRef = Ref<'Error'>;
 export type DIBuilderRef = Ref<'DIBuilder'>;
+export type BuilderRef = Ref<'Builder'>;
 export type DiagnosticInfoRef = Ref<'DiagnosticInfo'>;
 export type MetadataEntriesRef = Ref<'ValueMetadataEntries'>;
 export type DbgRecordRef = Ref<'DbgRecord'>;

@@ -17,6 +17,7 @@ import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
 import { formatVersion, type ModuleRef } from '../llvm/types';
 import { chooseLlvm } from './choose-llvm';
+import { coreSettings, rewriteCoreAccesses, type CoreReport } from './core-access';
 import { prepareDebugInfo } from './debug-info';
 import { emit } from './emit';
 import { decideExports, type ExportMode } from './exports';
@@ -65,6 +66,8 @@ export interface LinkResult {
   timings: StageTimings;
   /** With environment.report: which input defined each symbol, and what was exported, internalized or removed. */
   report?: LinkReport;
+  /** What the CO-RE stage rewrote and left alone (when CO-RE was asked for). */
+  core?: CoreReport;
 }
 
 /**
@@ -146,6 +149,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   if (options.sourceRoot !== undefined && !isDirectory(options.sourceRoot)) {
     throw new LinkError('INVALID_ARGUMENT', `--source-root ${options.sourceRoot}: not a directory`, { hint: 'give the directory the compiler ran in (relative source paths of the debug info are read from it)' });
   }
+  const core = coreSettings(options, logger);
 
   // Native code is about to parse untrusted inputs: a crash inside it is reported, naming the input.
   startCrashGuard('bpf-linker', environment.env);
@@ -215,6 +219,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         if (options.ignoreInlineNever) removeNoInline(lib, m);
         return internalize(lib, m, exports, logger);
       });
+      const coreReport = core ? timer.run('core', () => rewriteCoreAccesses(ctx, m, core, logger)) : undefined;
       const linked = `the module linked from ${describeInputs(units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
       const native = { library: libraryName(lib), file: linked, ...compileLimit(units) };
       timer.run('optimize', () => {
@@ -230,7 +235,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         const missing = undefinedReferences(lib, m);
         if (missing.length > 0) throw undefinedSymbolsError(missing, units);
       }
-      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target });
+      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target, core: coreReport });
       const bytes = timer.run('codegen', () => {
         try {
           return crashStep({ step: 'generating code for', ...native }, () => inSourceRoot(options.sourceRoot, () => emit(lib, m, tm, options.emit)));
@@ -267,6 +272,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         diagnostics: [...ctx.diagnostics],
         timings: timer.timings,
         ...(report && { report }),
+        ...(coreReport && { core: coreReport }),
       };
     } finally {
       tm.dispose();

@@ -12,6 +12,7 @@ import type { InputOrigin, InputUnit, SkippedInput } from '../inputs/types';
 import type { LlvmLibrary } from '../llvm/library';
 import { functions, globalAliases, globalVariables, isDeclaration, valueName } from '../llvm/module';
 import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
+import type { CoreReport } from './core-access';
 import type { ExportMode } from './exports';
 import type { TargetChoice } from './target-cpu';
 
@@ -80,7 +81,7 @@ export class InputDefinitions {
   }
 
   /** The report, given the output module after optimization and what the linker internalized. */
-  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[]; target: TargetChoice }): LinkReport {
+  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[]; target: TargetChoice; core?: CoreReport }): LinkReport {
     const remaining = new Map(moduleDefinitions(this.lib, output).map((d) => [d.name, d]));
     const internalized = new Set(facts.internalized);
     const symbols: LinkReportSymbol[] = [];
@@ -102,6 +103,7 @@ export class InputDefinitions {
     return {
       version: 1,
       exportMode: facts.exportMode,
+      ...(facts.core && { core: facts.core }),
       target: {
         cpu,
         features,
@@ -192,4 +194,6 @@ export interface LinkReport {
   internalized: string[];
   /** Names defined in the inputs and absent from the output. */
   removed: string[];
+  /** CO-RE for Rust: every access made relocatable and every one left alone, with the reason. */
+  core?: CoreReport;
 }

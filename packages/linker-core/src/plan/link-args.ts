@@ -49,6 +49,10 @@ export function linkSettingArgs(settings: LinkSettings, reportFile?: string): st
   if (s.disableMemoryBuiltins) args.push('--disable-memory-builtins');
   if (s.wholeArchive) args.push('--whole-archive');
   if (s.allowUndefined) args.push('--allow-undefined');
+  if (s.core) args.push(`--core=${s.core}`);
+  if (s.coreBtf) args.push(`--core-btf=${s.coreBtf}`);
+  if (s.coreTypes?.length) args.push(`--core-types=${s.coreTypes.join(',')}`);
+  if (s.coreStrict) args.push('--core-strict');
   if (s.disableExpandMemcpyInOrder) args.push('--disable-expand-memcpy-in-order');
   if (s.unrollLoops) args.push('--unroll-loops');
   if (s.ignoreInlineNever) args.push('--ignore-inline-never');

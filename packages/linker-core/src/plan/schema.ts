@@ -3,7 +3,7 @@
  * (the Nx plugin ships it as bpf.config.schema.json), and parseBpfConfig validates with it, so
  * the two cannot disagree. Only the keywords validate.ts understands are used.
  */
-import { BPF_CPUS, OPT_LEVELS, OUTPUT_KINDS } from '../options';
+import { BPF_CPUS, CORE_MODES, OPT_LEVELS, OUTPUT_KINDS } from '../options';
 
 const stringList = (description: string) => ({ type: 'array', items: { type: 'string' }, description });
 
@@ -27,6 +27,10 @@ const linkSettings = {
     disableMemoryBuiltins: { type: 'boolean', description: '--disable-memory-builtins' },
     wholeArchive: { type: 'boolean', description: '--whole-archive: link every member of every archive' },
     allowUndefined: { type: 'boolean', description: '--allow-undefined: write the object although a symbol it refers to is undefined' },
+    core: { enum: [...CORE_MODES], description: '--core: CO-RE for Rust. auto: relocate accesses to the structs of the building machine\'s kernel BTF (/sys/kernel/btf/vmlinux); off (default) unless coreBtf or coreTypes is set' },
+    coreBtf: { type: 'string', description: '--core-btf: kernel BTF whose structs and unions Rust accesses are relocated against (absolute, or relative to the project)' },
+    coreTypes: stringList('--core-types: more struct/union names whose accesses are relocated'),
+    coreStrict: { type: 'boolean', description: '--core-strict: fail when an access to a relocatable type cannot be relocated' },
     disableExpandMemcpyInOrder: { type: 'boolean', description: '--disable-expand-memcpy-in-order' },
     unrollLoops: { type: 'boolean', description: '--unroll-loops' },
     ignoreInlineNever: { type: 'boolean', description: '--ignore-inline-never' },
