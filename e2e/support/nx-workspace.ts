@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eEnv } from './env';
 
@@ -37,9 +37,16 @@ export function runIn(w: Pick<NxWorkspace, 'ws' | 'env'>, cmd: string, args: str
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '') };
 }
 
-export function createNxWorkspace(prefix: string): NxWorkspace {
+/**
+ * `vendor`: the tarballs go into the workspace's `vendor/` and package.json names them relative to
+ * it (`file:vendor/…`), as a team that commits its tarballs does: a copy of the workspace, lock
+ * file included, installs the same packages wherever it is.
+ */
+export function createNxWorkspace(prefix: string, o: { vendor?: boolean } = {}): NxWorkspace {
   const tmp = mkdtempSync(join(tmpdir(), prefix));
-  const packDir = join(tmp, 'packs');
+  const ws = join(tmp, 'workspace');
+  mkdirSync(ws);
+  const packDir = o.vendor ? join(ws, 'vendor') : join(tmp, 'packs');
   mkdirSync(packDir);
   const packs = {} as NxWorkspace['packs'];
   // Fresh bundles of the three packages (esbuild only), packed as npm would publish them.
@@ -49,12 +56,11 @@ export function createNxWorkspace(prefix: string): NxWorkspace {
     const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop()!;
     packs[pkg] = join(packDir, name);
   }
-  const ws = join(tmp, 'workspace');
-  mkdirSync(ws);
+  const spec = (pkg: keyof NxWorkspace['packs']) => `file:${o.vendor ? relative(ws, packs[pkg]) : packs[pkg]}`;
   writeFileSync(
     join(ws, 'package.json'),
     JSON.stringify(
-      { name: 'bpf-e2e', private: true, devDependencies: { nx: NX_VERSION, '@bpf-linker/core': `file:${packs['linker-core']}`, '@bpf-linker/cli': `file:${packs.cli}` } },
+      { name: 'bpf-e2e', private: true, devDependencies: { nx: NX_VERSION, '@bpf-linker/core': spec('linker-core'), '@bpf-linker/cli': spec('cli') } },
       null,
       2,
     ),

@@ -63,6 +63,7 @@ type OptionId =
   | 'core-types'
   | 'core-strict'
   | 'dump-module'
+  | 'source-root'
   | 'log-level'
   | 'log-file'
   | 'fatal-errors'
@@ -122,6 +123,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'core-types', long: 'core-types', value: 'TYPES' },
   { id: 'core-strict', long: 'core-strict' },
   { id: 'dump-module', long: 'dump-module', value: 'DIR' },
+  { id: 'source-root', long: 'source-root', value: 'DIR' },
   { id: 'log-level', long: 'log-level', value: 'LEVEL' },
   { id: 'log-file', long: 'log-file', value: 'PATH' },
   { id: 'fatal-errors', long: 'fatal-errors', value: 'BOOL', optionalValue: true },
@@ -344,6 +346,9 @@ class ParseState {
         break;
       case 'dump-module':
         o.dumpModule = v;
+        break;
+      case 'source-root':
+        o.sourceRoot = v;
         break;
       case 'log-level':
         this.log.level = parseLogLevel(v);

@@ -109,6 +109,7 @@ const GROUPS: readonly OptionGroup[] = [
     rows: [
       ['    --btf', 'Keep debug info, sanitized, so LLVM emits .BTF [default: stripped]'],
       ['    --dump-module <DIR>', 'Write pre-opt.ll and post-opt.ll into DIR [default: off]'],
+      ['    --source-root <DIR>', 'Read the source lines for BTF line info relative to DIR [default: the working directory]'],
     ],
   },
   {

@@ -61,6 +61,13 @@ export interface LinkOptions {
   llvmArgs: string[];
   /** Directory for pre-opt.ll and post-opt.ll. */
   dumpModule?: string;
+  /**
+   * `--source-root`: the directory that relative source paths of the debug info are read from
+   * when the BPF backend puts each source line's text into BTF line info (`.BTF.ext`). Absent: the
+   * working directory, as LLVM does. Nothing of it is recorded, so an object built with the
+   * directory its compiler ran in is the same from any working directory and any checkout.
+   */
+  sourceRoot?: string;
   /** After writing, fail if LLVM reported an (unfiltered) error diagnostic. */
   fatalErrors: boolean;
   /** Library search paths; accepted for rustc compatibility, not used (see README). */

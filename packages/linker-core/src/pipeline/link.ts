@@ -2,8 +2,8 @@
  * link(options): everything a link does, as the list of stages. Every integration (CLI, Nx,
  * Turborepo, bundler plugin) calls this.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeInputs, describeOrigin } from '../errors';
 import { readInputs } from '../inputs';
@@ -146,6 +146,9 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
   }
   // Before any work: no output may destroy an input or a device, or collide with another.
   checkOutputs(options, environment.files);
+  if (options.sourceRoot !== undefined && !isDirectory(options.sourceRoot)) {
+    throw new LinkError('INVALID_ARGUMENT', `--source-root ${options.sourceRoot}: not a directory`, { hint: 'give the directory the compiler ran in (relative source paths of the debug info are read from it)' });
+  }
   const core = coreSettings(options, logger);
 
   // Native code is about to parse untrusted inputs: a crash inside it is reported, naming the input.
@@ -235,7 +238,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target, core: coreReport });
       const bytes = timer.run('codegen', () => {
         try {
-          return crashStep({ step: 'generating code for', ...native }, () => emit(lib, m, tm, options.emit));
+          return crashStep({ step: 'generating code for', ...native }, () => inSourceRoot(options.sourceRoot, () => emit(lib, m, tm, options.emit)));
         } catch (e) {
           return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
         }
@@ -286,6 +289,39 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
 /** Promise form of linkSync, for integrations that expect one. */
 export async function link(options: LinkOptions, environment: LinkEnvironment = {}): Promise<LinkResult> {
   return linkSync(options, environment);
+}
+
+/**
+ * Runs codegen with the working directory at `sourceRoot`: the BPF backend reads each source line
+ * it records in BTF line info from the debug info's file name, relative to the working directory
+ * (BTFDebug::populateFileContent), and a file it cannot read gets an empty line. Codegen runs in
+ * memory, so nothing else resolves a path meanwhile.
+ */
+function inSourceRoot<T>(sourceRoot: string | undefined, fn: () => T): T {
+  const previous = process.cwd();
+  if (sourceRoot === undefined || resolve(sourceRoot) === previous) return fn();
+  try {
+    process.chdir(sourceRoot);
+  } catch (e) {
+    // Checked to be a directory before the link: what remains is a worker thread (or a race).
+    throw new LinkError('INVALID_ARGUMENT', `--source-root ${sourceRoot}: cannot change the working directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      hint: 'a worker thread cannot: link in the main thread or in a child process',
+      cause: e,
+    });
+  }
+  try {
+    return fn();
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function dumpModule(dir: string | undefined, name: string, text: () => string): void {

@@ -16,7 +16,8 @@ export const DEFAULT_OUT_DIR = 'dist/bpf';
  * CLI's --report, a LinkEnvironment switch in the core): write the link report next to the object.
  * `maxInputSize` (--max-input-size) is a safety limit of a run, not a build setting.
  */
-export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize'>> & { report?: boolean };
+/** Link settings of bpf.config.json (`sourceRoot` is not one: a build always reads sources from the workspace root). */
+export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'sourceRoot'>> & { report?: boolean };
 
 export const LINK_SETTING_KEYS = [
   'emit',

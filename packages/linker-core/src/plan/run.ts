@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, posix } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { canonicalJson, linkCacheKey, keyedLinkOptions, sha256 } from '../cache/key';
 import { coreBtfDigest, effectiveCoreBtf } from '../btf/core-btf-identity';
 import { LINKER_VERSION } from '../cache/version';
@@ -201,6 +201,9 @@ function runLink(step: LinkStep, options: RunStepOptions): { link: LinkResult; m
     dumpModule: step.options.dumpModule ? abs(root, step.options.dumpModule) : undefined,
     llvmPath: step.options.llvmPath && step.options.llvmPath.includes('/') ? abs(root, step.options.llvmPath) : step.options.llvmPath,
     coreBtf: step.options.coreBtf ? abs(root, step.options.coreBtf) : undefined,
+    // clang ran in the workspace root (-fdebug-compilation-dir=.): the BTF line text is read from
+    // there, whatever the working directory of the build tool (`nx` typed in a project directory).
+    sourceRoot: root,
   };
   const inputBytes = step.inputs.map((i) => new Uint8Array(readFileSync(abs(root, i))));
   // The manifest and the report are checked with the object: none may replace an input or a
@@ -222,8 +225,12 @@ function runLink(step: LinkStep, options: RunStepOptions): { link: LinkResult; m
   };
   writeManifest(root, step.manifest, manifest);
   if (step.report && link.report) {
-    // Without timings, unlike the CLI's --report: the file is a cached output and must be reproducible.
-    writeFileAtomically(abs(root, step.report), `${JSON.stringify({ output: step.output, llvm: manifest.llvm, ...link.report }, null, 2)}\n`);
+    // Without timings, unlike the CLI's --report, and with the inputs' paths relative to the
+    // workspace (the link was given absolute ones): the file is a cached output and must be the
+    // same in every checkout.
+    const inWorkspace = `${resolve(root)}/`;
+    const relativePaths = (_key: string, v: unknown) => (typeof v === 'string' ? v.replaceAll(inWorkspace, '') : v);
+    writeFileAtomically(abs(root, step.report), `${JSON.stringify({ output: step.output, llvm: manifest.llvm, ...link.report }, relativePaths, 2)}\n`);
   }
   return { link, manifest };
 }

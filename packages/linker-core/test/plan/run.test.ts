@@ -3,8 +3,8 @@
  * program, cargo builds a Rust crate with the bpf-linker CLI as its linker, and the kernel
  * loads the objects. Also: the bitcode does not depend on where the workspace is.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject } from '../../src/object';
@@ -20,6 +20,7 @@ import {
 } from '../../src/plan';
 import { kernelLoadUnavailable, loadIntoKernel } from '../support/kernel';
 import { makeTempDir } from '../support/toolchain';
+import { COUNTERS_LIBRARY, writeWorkspace } from '../support/workspace';
 
 const CLI = fileURLToPath(new URL('../../../cli/dist/bpf-linker.cjs', import.meta.url));
 const RUST_ENV = { RUSTC: '/usr/bin/rustc', CARGO: '/usr/bin/cargo', CARGO_NET_OFFLINE: 'true' };
@@ -29,24 +30,7 @@ const noRust = !existsSync('/usr/bin/cargo') || !existsSync('/usr/lib/rustlib/bp
 const noKernel = kernelLoadUnavailable();
 
 const FILES: Record<string, string> = {
-  'libs/counters/bpf.config.json': JSON.stringify({ library: { name: 'counters', sources: ['src/*.c'], publicIncludeDirs: ['include'] } }),
-  'libs/counters/include/counters.h': '#pragma once\n#include <linux/types.h>\nint counters_record(__u32 key);\n',
-  'libs/counters/src/counters.c': `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-#include "counters.h"
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 16);
-  __type(key, __u32);
-  __type(value, __u64);
-} counters_hits SEC(".maps");
-__noinline int counters_record(__u32 key) {
-  __u64 *v = bpf_map_lookup_elem(&counters_hits, &key);
-  if (!v) return 0;
-  __sync_fetch_and_add(v, 1);
-  return 1;
-}
-`,
+  ...COUNTERS_LIBRARY,
   'apps/probe/bpf.config.json': JSON.stringify({ link: { cpu: 'v3' }, programs: [{ name: 'probe', sources: ['src/**/*.c'], libraries: ['counters'] }] }),
   'apps/probe/src/xdp.c': '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include "counters.h"\nSEC("xdp") int probe_xdp(struct xdp_md *ctx) { counters_record(0); return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n',
   'apps/probe/src/kprobe/kprobe.c': '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include "counters.h"\nSEC("kprobe/do_nanosleep") int probe_kprobe(void *ctx) { counters_record(1); return 0; }\n',
@@ -62,12 +46,7 @@ const PROJECTS = [
 ];
 
 function makeWorkspace(): string {
-  const ws = makeTempDir('bpfl-run-');
-  for (const [path, text] of Object.entries(FILES)) {
-    mkdirSync(dirname(join(ws, path)), { recursive: true });
-    writeFileSync(join(ws, path), text);
-  }
-  return ws;
+  return writeWorkspace(makeTempDir('bpfl-run-'), FILES);
 }
 
 function plan(ws: string, name: string, env: NodeJS.ProcessEnv = process.env): BuildPlan {
