@@ -69,6 +69,13 @@ export interface LinkOptions {
   llvmPath?: string;
   /** Largest input file accepted, in bytes (`--max-input-size`); DEFAULT_MAX_INPUT_SIZE when absent. */
   maxInputSize?: number;
+  /**
+   * `--partitions off|auto|N`: generate code for a big module as N partitions merged by libbpf's
+   * linker (pipeline/partition.ts). `auto` (the default) splits only above a size threshold.
+   */
+  partitions?: 'off' | 'auto' | number;
+  /** `--jobs N`: worker threads for partitioned code generation; default: the available cores. */
+  jobs?: number;
 }
 
 /**

@@ -29,7 +29,7 @@ const KEY_FORMAT = 'bpf-linker-link-key-v1';
 /** Options that change the output bytes, normalized: no paths, exports as a sorted set. */
 export function keyedLinkOptions(options: LinkOptions): Record<string, unknown> {
   // Paths and the input size cap (a limit on reading, not a change to the output) stay out.
-  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, exports, ...rest } = options;
+  const { inputs: _inputs, output: _output, dumpModule: _dump, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, jobs: _jobs, exports, ...rest } = options;
   return { ...rest, exports: [...new Set(exports)].sort() };
 }
 

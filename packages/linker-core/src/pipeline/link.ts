@@ -11,7 +11,8 @@ import type { InputUnit, SkippedInput } from '../inputs/types';
 import { silentLogger, type Logger } from '../log';
 import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
-import { libraryName, setGlobalOptions } from '../llvm/library';
+import { libraryName, setGlobalOptions, type LlvmLibrary } from '../llvm/library';
+import { CodegenError } from '../llvm/codegen-workers';
 import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
 import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
@@ -26,6 +27,9 @@ import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
+import { planPartitions, type PartitionDecision } from './partition';
+import { defaultJobs, generatePartitioned, type Partitioning } from './partitioned-codegen';
+import { canMergeObjects } from './merge-objects';
 import { selectMembers } from './select-members';
 import { undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
 import { useVerifiableBuiltins } from './verifiable-builtins';
@@ -65,6 +69,10 @@ export interface LinkResult {
   timings: StageTimings;
   /** With environment.report: which input defined each symbol, and what was exported, internalized or removed. */
   report?: LinkReport;
+  /** Code generation as partitions: how the module was split, per-partition times; absent for one module. */
+  partitioning?: Partitioning;
+  /** Why the module was or was not partitioned (`--partitions`). */
+  partitionDecision: string;
 }
 
 /**
@@ -227,14 +235,30 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         const missing = undefinedReferences(lib, m);
         if (missing.length > 0) throw undefinedSymbolsError(missing, units);
       }
+      // Before code generation, which may still change the IR of a single module.
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target });
-      const bytes = timer.run('codegen', () => {
+      const decision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options)) : ({ split: false, reason: `--emit ${options.emit}` } as const);
+      logger.debug(`partitions: ${decision.split ? 'split' : 'one module'} (${decision.reason})`);
+      let partitioning: Partitioning | undefined;
+      const bytes = (() => {
         try {
-          return crashStep({ step: 'generating code for', ...native }, () => emit(lib, m, tm, options.emit));
+          return crashStep({ step: 'generating code for', ...native }, () => {
+            if (!decision.split) return timer.run('codegen', () => emit(lib, m, tm, options.emit));
+            const jobs = options.jobs ?? defaultJobs();
+            const out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
+            for (const d of out.diagnostics) {
+              ctx.diagnostics.push(d);
+              logDiagnostic(logger, d, definedBuiltins);
+            }
+            partitioning = out.partitioning;
+            return out.bytes;
+          });
         } catch (e) {
+          if (e instanceof CodegenError) throw new LinkError('EMIT_FAILED', `code generation failed: ${e.message}`, { cause: e });
           return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
         }
-      });
+      })();
+      if (report) report.partitions = { split: partitioning !== undefined, reason: decision.reason, ...(partitioning && { details: partitioning }) };
 
       const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d, definedBuiltins));
       if (errors.length > 0 && options.fatalErrors) {
@@ -264,6 +288,8 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         diagnostics: [...ctx.diagnostics],
         timings: timer.timings,
         ...(report && { report }),
+        ...(partitioning && { partitioning }),
+        partitionDecision: decision.reason,
       };
     } finally {
       tm.dispose();
@@ -280,6 +306,23 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
 /** Promise form of linkSync, for integrations that expect one. */
 export async function link(options: LinkOptions, environment: LinkEnvironment = {}): Promise<LinkResult> {
   return linkSync(options, environment);
+}
+
+/**
+ * Whether to split: only objects, only when libbpf's linker is there to merge (an explicit count
+ * without it is an error, `auto` quietly keeps one module), and only as planPartitions allows.
+ */
+function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): PartitionDecision {
+  const setting = options.partitions ?? 'auto';
+  if (setting === 'off') return { split: false, reason: '--partitions off' };
+  const decision = planPartitions(lib, m, setting);
+  if (decision.split && !canMergeObjects()) {
+    if (setting === 'auto') return { split: false, reason: 'auto: libbpf (bpf_linker__new) is not available to merge partitions' };
+    throw new LinkError('LIBBPF_NOT_FOUND', `--partitions ${setting} needs libbpf's static linker (bpf_linker__new) to merge the partitions, and it cannot be loaded`, {
+      hint: 'install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1), or use --partitions off',
+    });
+  }
+  return decision;
 }
 
 function dumpModule(dir: string | undefined, name: string, text: () => string): void {

@@ -14,6 +14,7 @@ import { functions, globalAliases, globalVariables, isDeclaration, valueName } f
 import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
 import type { ExportMode } from './exports';
 import type { TargetChoice } from './target-cpu';
+import type { Partitioning } from './partitioned-codegen';
 
 export type SymbolKind = 'function' | 'variable' | 'alias';
 
@@ -192,4 +193,6 @@ export interface LinkReport {
   internalized: string[];
   /** Names defined in the inputs and absent from the output. */
   removed: string[];
+  /** Whether code generation was split into partitions (--partitions), why, and how. */
+  partitions?: { split: boolean; reason: string; details?: Partitioning };
 }

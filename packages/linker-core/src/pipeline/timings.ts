@@ -1,5 +1,5 @@
 /** Wall time per stage, for --timings, logs and the benchmark. */
-export type StageName = 'read' | 'select' | 'choose-llvm' | 'link' | 'debug-info' | 'internalize' | 'optimize' | 'codegen' | 'write';
+export type StageName = 'read' | 'select' | 'choose-llvm' | 'link' | 'debug-info' | 'internalize' | 'optimize' | 'partition' | 'codegen' | 'merge' | 'write';
 
 export type StageTimings = Partial<Record<StageName, number>>;
 

@@ -14,9 +14,10 @@ export const DEFAULT_OUT_DIR = 'dist/bpf';
 /**
  * Every linker flag: LinkOptions without the inputs and the output path, plus `report` (the
  * CLI's --report, a LinkEnvironment switch in the core): write the link report next to the object.
- * `maxInputSize` (--max-input-size) is a safety limit of a run, not a build setting.
+ * `maxInputSize` (--max-input-size) is a safety limit of a run and `jobs` (--jobs) a use of the
+ * machine (the output is the same bytes for any value), not build settings.
  */
-export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize'>> & { report?: boolean };
+export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'jobs'>> & { report?: boolean };
 
 export const LINK_SETTING_KEYS = [
   'emit',
@@ -40,6 +41,7 @@ export const LINK_SETTING_KEYS = [
   'fatalErrors',
   'libraryPaths',
   'llvmPath',
+  'partitions',
 ] as const satisfies readonly (keyof LinkSettings)[];
 
 // A LinkOptions field added without a bpf.config.json counterpart fails to compile here.
