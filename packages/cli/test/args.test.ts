@@ -423,6 +423,8 @@ describe('--opt=value works for every option that takes a value', () => {
     'llvm-path': ['/usr/lib/llvm-21', (p) => p.options.llvmPath],
     report: ['link.json', (p) => p.reportFile],
     'max-input-size': ['1048576', (p) => String(p.options.maxInputSize)],
+    partitions: ['8', (p) => String(p.options.partitions)],
+    jobs: ['3', (p) => String(p.options.jobs)],
   };
 
   for (const option of CLI_OPTIONS.filter((o) => o.long !== undefined && o.value !== undefined)) {
@@ -627,6 +629,7 @@ describe('help and version', () => {
       '--disable-expand-memcpy-in-order', '--disable-memory-builtins', '--dump-module <DIR>',
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
       '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive', '--allow-undefined',
+      '--partitions <off|auto|N>', '-j, --jobs <N>',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -52,8 +52,18 @@ const WORKER_FUNCTIONS = [
  * up the others; every task posts exactly one message, then counts itself done.
  */
 const WORKER_SOURCE = String.raw`
-const { workerData } = require('node:worker_threads');
-const { koffiPath, libraryPath, declarations, tasks, next, done, port, target } = workerData;
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { koffiPath, libraryPath, declarations, total, control, port, target } = workerData;
+// control: [0] next task to take, [1] tasks published, [2] tasks finished, [3] a worker failed to start.
+const tasks = [];
+/** Task i, once the main thread has published it (tasks arrive while earlier ones are generated). */
+function task(i) {
+  for (;;) {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) tasks[m.message.index] = m.message;
+    if (tasks[i] !== undefined) return tasks[i];
+    Atomics.wait(control, 1, Atomics.load(control, 1), 1000);
+  }
+}
 const LEVELS = { 0: 'error', 1: 'warning', 2: 'remark', 3: 'note' };
 let api;
 let tm;
@@ -70,8 +80,9 @@ try {
   tm = api.LLVMCreateTargetMachine(t[0], target.triple, target.cpu, target.features, 3, 0, 0);
   if (tm === null) throw new Error('LLVMCreateTargetMachine returned NULL');
   for (;;) {
-    const i = Atomics.add(next, 0, 1);
-    if (i >= tasks.length) break;
+    const i = Atomics.add(control, 0, 1);
+    if (i >= total) break;
+    const t = task(i);
     const start = performance.now();
     const diagnostics = [];
     const ctx = api.LLVMContextCreate();
@@ -82,12 +93,12 @@ try {
     }, koffi.pointer(proto));
     api.LLVMContextSetDiagnosticHandler(ctx, callback, null);
     try {
-      const bytes = new Uint8Array(tasks[i].bitcode);
-      const buf = api.LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, bytes.length, tasks[i].name);
+      const bytes = new Uint8Array(t.bitcode);
+      const buf = api.LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, bytes.length, t.name);
       const mod = [null];
       const failed = api.LLVMParseBitcodeInContext2(ctx, buf, mod);
       api.LLVMDisposeMemoryBuffer(buf);
-      if (failed !== 0 || mod[0] === null) throw new Error('cannot read ' + tasks[i].name + ': ' + diagnostics.map((d) => d.message).join('; '));
+      if (failed !== 0 || mod[0] === null) throw new Error('cannot read ' + t.name + ': ' + diagnostics.map((d) => d.message).join('; '));
       const why = [null];
       const out = [null];
       try {
@@ -108,14 +119,14 @@ try {
     } finally {
       api.LLVMContextDispose(ctx);
       koffi.unregister(callback);
-      Atomics.add(done, 0, 1);
-      Atomics.notify(done, 0);
+      Atomics.add(control, 2, 1);
+      Atomics.notify(control, 2);
     }
   }
 } catch (e) {
   port.postMessage({ fatal: String(e && e.message || e) });
-  Atomics.store(done, 1, 1);
-  Atomics.notify(done, 0);
+  Atomics.store(control, 3, 1);
+  Atomics.notify(control, 2);
 } finally {
   if (tm) api.LLVMDisposeTargetMachine(tm);
   port.close();
@@ -133,45 +144,44 @@ export class CodegenError extends Error {
 }
 
 /**
- * Generates an object for each bitcode module, `jobs` at a time; results in task order, so the
- * output never depends on which worker finished first.
+ * Generates an object for each of `count` modules, `jobs` at a time, while `produce` builds the
+ * next module on this thread: the workers start first, and each module is handed over as soon as
+ * it is built. Results come back in task order, so the output never depends on which worker
+ * finished first.
  */
-export function generateObjectsInWorkers(lib: LlvmLibrary, target: CodegenTarget, modules: { name: string; bitcode: Uint8Array }[], jobs: number): CodegenResult[] {
-  if (modules.length === 0) return [];
+export function generateObjectsInWorkers(
+  lib: LlvmLibrary,
+  target: CodegenTarget,
+  count: number,
+  produce: (index: number) => { name: string; bitcode: Uint8Array },
+  jobs: number,
+): CodegenResult[] {
+  if (count === 0) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffiPath = require.resolve('koffi');
-  const tasks = modules.map((m) => {
-    const shared = new SharedArrayBuffer(m.bitcode.length);
-    new Uint8Array(shared).set(m.bitcode);
-    return { name: m.name, bitcode: shared };
-  });
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  // [0]: tasks finished; [1]: a worker failed before it could take tasks (it also posts why).
-  const done = new Int32Array(new SharedArrayBuffer(8));
+  const control = new Int32Array(new SharedArrayBuffer(16));
   const workers: Worker[] = [];
   const ports: MessagePort[] = [];
   // A worker thread cannot call back into this (waiting) thread: LLVM's own handler (print, then
   // abort; the crash watcher names the inputs) replaces ours while workers run.
   lib.api.LLVMResetFatalErrorHandler();
   try {
-    const count = Math.max(1, Math.min(jobs, modules.length));
     const declarations = llvmDeclarations(WORKER_FUNCTIONS);
-    for (let w = 0; w < count; w++) {
+    for (let w = 0; w < Math.max(1, Math.min(jobs, count)); w++) {
       const { port1, port2 } = new MessageChannel();
       ports.push(port1);
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { koffiPath, libraryPath: lib.path, declarations, tasks, next, done, target, port: port2 },
+        workerData: { koffiPath, libraryPath: lib.path, declarations, total: count, control, target, port: port2 },
         transferList: [port2],
       });
       worker.unref();
       workers.push(worker);
     }
-    const results: (CodegenResult | undefined)[] = new Array(modules.length);
+    const results: (CodegenResult | undefined)[] = new Array(count);
     let received = 0;
     let firstError: CodegenError | undefined;
-    while (received < modules.length) {
-      const seen = Atomics.load(done, 0);
+    const collect = () => {
       for (const port of ports) for (let msg = receiveMessageOnPort(port); msg !== undefined; msg = receiveMessageOnPort(port)) {
         const m = msg.message as { index?: number; object?: Uint8Array; error?: string; fatal?: string; diagnostics?: LlvmDiagnostic[]; ms?: number };
         if (m.fatal !== undefined) throw new CodegenError(`a code generation worker failed to start: ${m.fatal}`);
@@ -179,8 +189,22 @@ export function generateObjectsInWorkers(lib: LlvmLibrary, target: CodegenTarget
         if (m.error !== undefined) firstError ??= new CodegenError(m.error, m.index, m.diagnostics);
         else results[m.index!] = { object: m.object!, diagnostics: m.diagnostics ?? [], ms: m.ms ?? 0 };
       }
-      if (received >= modules.length) break;
-      Atomics.wait(done, 0, seen, 1000);
+    };
+    for (let i = 0; i < count; i++) {
+      const { name, bitcode } = produce(i);
+      // Shared, not copied: every worker is told, the one that takes the task reads it.
+      const shared = new SharedArrayBuffer(bitcode.length);
+      new Uint8Array(shared).set(bitcode);
+      for (const port of ports) port.postMessage({ index: i, name, bitcode: shared });
+      Atomics.add(control, 1, 1);
+      Atomics.notify(control, 1);
+      collect();
+    }
+    while (received < count) {
+      const seen = Atomics.load(control, 2);
+      collect();
+      if (received >= count) break;
+      Atomics.wait(control, 2, seen, 1000);
     }
     if (firstError) throw firstError;
     return results as CodegenResult[];

@@ -268,8 +268,11 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
   // Greedy packing, biggest group first into the lightest partition; the data group is partition 0.
   const bins: { size: number; groups: typeof ordered }[] = Array.from({ length: wanted }, () => ({ size: 0, groups: [] }));
   const data = ordered.find((x) => x.rep === dataRep)!;
-  bins[0].groups.push(data);
-  bins[0].size += data.size;
+  // No non-local variable and nothing joined to them: partition 0 is then an ordinary one.
+  if (data.g.vars.length > 0 || data.g.roots.length > 0) {
+    bins[0].groups.push(data);
+    bins[0].size += data.size;
+  }
   const rest = ordered.filter((x) => x.rep !== dataRep).sort((a, b) => b.size - a.size || a.rep - b.rep);
   for (const x of rest) {
     let best = 0;
@@ -277,7 +280,7 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
     bins[best].groups.push(x);
     bins[best].size += x.size;
   }
-  const used = bins.filter((b, i) => i === 0 || b.groups.length > 0);
+  const used = bins.filter((b) => b.groups.length > 0);
   const members = used.map((b) => {
     const functionsIn = new Set<number>();
     const variablesIn = new Set<number>();

@@ -6,12 +6,20 @@ export type StageTimings = Partial<Record<StageName, number>>;
 export class StageTimer {
   readonly timings: StageTimings = {};
 
+  /** Times `fn` as `stage`; a stage run inside another is subtracted from the outer one. */
   run<T>(stage: StageName, fn: () => T): T {
     const start = process.hrtime.bigint();
+    const outer = this.inner;
+    this.inner = 0;
     try {
       return fn();
     } finally {
-      this.timings[stage] = (this.timings[stage] ?? 0) + Number(process.hrtime.bigint() - start) / 1e6;
+      const total = Number(process.hrtime.bigint() - start) / 1e6;
+      this.timings[stage] = (this.timings[stage] ?? 0) + total - this.inner;
+      this.inner = outer + total;
     }
   }
+
+  /** Time of stages run inside the current one. */
+  private inner = 0;
 }
