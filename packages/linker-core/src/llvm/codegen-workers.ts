@@ -54,7 +54,7 @@ const WORKER_FUNCTIONS = [
 const WORKER_SOURCE = String.raw`
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { koffiPath, libraryPath, declarations, total, control, port, target } = workerData;
-// control: [0] next task to take, [1] tasks published, [2] tasks finished, [3] a worker failed to start.
+// control: [0] next task to take, [1] tasks published, [2] tasks finished, [3] a worker failed to start, [4] workers ended.
 const tasks = [];
 /** Task i, once the main thread has published it (tasks arrive while earlier ones are generated). */
 function task(i) {
@@ -130,6 +130,10 @@ try {
 } finally {
   if (tm) api.LLVMDisposeTargetMachine(tm);
   port.close();
+  // The main thread waits for this: a worker stopped while it is still starting (loading koffi)
+  // can take the process down.
+  Atomics.add(control, 4, 1);
+  Atomics.notify(control, 4);
 }
 `;
 
@@ -159,7 +163,7 @@ export function generateObjectsInWorkers(
   if (count === 0) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffiPath = require.resolve('koffi');
-  const control = new Int32Array(new SharedArrayBuffer(16));
+  const control = new Int32Array(new SharedArrayBuffer(20));
   const workers: Worker[] = [];
   const ports: MessagePort[] = [];
   // A worker thread cannot call back into this (waiting) thread: LLVM's own handler (print, then
@@ -207,9 +211,15 @@ export function generateObjectsInWorkers(
       Atomics.wait(control, 2, seen, 1000);
     }
     if (firstError) throw firstError;
+    // Every worker finds no task left and ends; one still starting ends right after it started.
+    const deadline = Date.now() + 30_000;
+    for (let ended = Atomics.load(control, 4); ended < workers.length && Date.now() < deadline; ended = Atomics.load(control, 4)) {
+      Atomics.wait(control, 4, ended, 1000);
+    }
     return results as CodegenResult[];
   } finally {
-    for (const w of workers) void w.terminate();
+    // Only workers that did not end (after an error) are stopped.
+    if (Atomics.load(control, 4) < workers.length) for (const w of workers) void w.terminate();
     for (const p of ports) p.close();
     restoreFatalErrorHandler(lib);
   }

@@ -3,6 +3,7 @@
  * Turborepo, bundler plugin) calls this.
  */
 import { mkdirSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeInputs, describeOrigin } from '../errors';
@@ -315,6 +316,9 @@ export async function link(options: LinkOptions, environment: LinkEnvironment = 
 function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): PartitionDecision {
   const setting = options.partitions ?? 'auto';
   if (setting === 'off') return { split: false, reason: '--partitions off' };
+  // libbpf's linker merges objects of the host's byte order only.
+  const bigEndian = lib.api.LLVMGetDataLayoutStr(m).startsWith('E');
+  if (bigEndian !== (endianness() === 'BE')) return { split: false, reason: `libbpf's linker cannot merge ${bigEndian ? 'big' : 'little'}-endian objects on this ${endianness() === 'BE' ? 'big' : 'little'}-endian host` };
   const decision = planPartitions(lib, m, setting);
   if (decision.split && !canMergeObjects()) {
     if (setting === 'auto') return { split: false, reason: 'auto: libbpf (bpf_linker__new) is not available to merge partitions' };
