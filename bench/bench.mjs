@@ -621,9 +621,10 @@ const partitionReport = [];
 if (CASES.has('p')) {
   const c = (l = '') => partitionReport.push(l);
   const runs = Math.max(3, Math.ceil(RUNS / 2));
-  const sizes = QUICK ? [50, 100] : [25, 50, 100, 200, 400];
+  const sizes = QUICK ? [50, 100] : [25, 50, 100, 150, 200, 400];
   const rows = [];
   const stageRows = [];
+  const thresholdRows = [];
   for (const major of MAJORS) {
     for (const programs of sizes) {
       const dir = join(work, `part-${major}-${programs}`);
@@ -644,16 +645,20 @@ if (CASES.has('p')) {
         const split = [];
         const one = [];
         const pipe = [];
+        const forced = [];
         for (let i = 0; i < runs; i++) {
           split.push(ours(inputs, join(dir, 'split.o'), flags));
           one.push(ours(inputs, join(dir, 'one.o'), [...flags, '--partitions', 'off']));
           if (big) pipe.push(pipeline(major, inputs, join(dir, 'pipe.o'), exportsList, { btf }));
+          // Below the threshold: what splitting anyway would give (where the threshold should be).
+          else forced.push(ours(inputs, join(dir, 'forced.o'), [...flags, '--partitions', '4']));
         }
+        if (!big) thresholdRows.push(`| ${major} | ${label} | ${summarize(split).ms.toFixed(0)} | ${summarize(one).ms.toFixed(0)} | ${summarize(forced).ms.toFixed(0)} |`);
         const [s1, o1] = [summarize(split), summarize(one)];
         const p1 = big ? summarize(pipe) : undefined;
         const parts = /^partitions \(ms\): (\d+) on (\d+)/m.exec(split.at(-1).stderr);
         const same = readFileSync(join(dir, 'split.o')).equals(readFileSync(join(dir, 'one.o')));
-        rows.push(
+        if (big) rows.push(
           `| ${major} | ${label} | ${parts ? `${parts[1]} on ${parts[2]} threads` : same ? 'one module (byte-identical)' : 'one module'} | ${s1.ms.toFixed(0)} | ${o1.ms.toFixed(0)} | ${(s1.ms / o1.ms).toFixed(2)}× | ` +
             `${p1 ? p1.ms.toFixed(0) : '–'} | ${p1 ? `${(s1.ms / p1.ms).toFixed(2)}×` : '–'} | ${s1.rssMb.toFixed(0)} / ${o1.rssMb.toFixed(0)}${p1 ? ` / ${p1.rssMb.toFixed(0)}` : ''} | ` +
             `${btf ? `${verdictCounts(join(dir, 'split.o'))} / ${verdictCounts(join(dir, 'one.o'))}` : '–'} |`,
@@ -673,6 +678,12 @@ if (CASES.has('p')) {
   c('| LLVM | case | partitions | partitioned (ms) | one module (ms) | ratio | llvm-link+opt+llc (ms) | ratio | peak RSS (MB): partitioned / one module / pipeline | kernel: programs accepted/rejected, partitioned / one module |');
   c('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) c(r);
+  c();
+  c('Below the threshold (with BTF): the default keeps one module (byte-identical to `--partitions off`), against splitting anyway (`--partitions 4`):');
+  c();
+  c('| LLVM | case | default (ms) | --partitions off (ms) | --partitions 4 (ms) |');
+  c('|---|---|---|---|---|');
+  for (const r of thresholdRows) c(r);
   c();
   c('Our per-stage times (ms) for the big cases:');
   c();

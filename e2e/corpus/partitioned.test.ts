@@ -117,6 +117,19 @@ async function load(path: string): Promise<{ programs: ProgramLoad[]; btfDropped
   };
 }
 
+/**
+ * LLVM's BTF emission is not always deterministic: under load, about one link in 40 of some
+ * modules (selftests/for_each_hash_map_elem, LLVM 22) orders .BTF differently, with
+ * `--partitions off` alone. A mismatch is therefore checked against two more one-module links.
+ */
+async function sameAsAnotherSingleLink(bc: string, flags: string[], out: string, expected: Uint8Array): Promise<boolean> {
+  for (let i = 0; i < 2; i++) {
+    const again = await run(process.execPath, [CLI, bc, ...flags, '--partitions', 'off', '-o', out]);
+    if (again.status === 0 && Buffer.compare(new Uint8Array(readFileSync(out)), expected) === 0) return true;
+  }
+  return false;
+}
+
 async function check(dir: string, s: CorpusSource): Promise<Outcome> {
   const id = s.id;
   const stem = join(dir, id.replace(/\//g, '_'));
@@ -140,7 +153,9 @@ async function check(dir: string, s: CorpusSource): Promise<Outcome> {
   const one = new Uint8Array(readFileSync(`${stem}.one.o`));
   const parts = new Uint8Array(readFileSync(`${stem}.split.o`));
   if (out.partitions === 0) {
-    if (Buffer.compare(one, parts) !== 0) out.problems.push('kept as one module, yet not byte-identical to --partitions off');
+    if (Buffer.compare(one, parts) !== 0 && !(await sameAsAnotherSingleLink(`${stem}.bc`, flags, `${stem}.again.o`, parts))) {
+      out.problems.push('kept as one module, yet not byte-identical to --partitions off');
+    }
     return out;
   }
   // The merge itself changes some things (an extern map becomes a map entry, weak symbols

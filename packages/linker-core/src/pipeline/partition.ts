@@ -18,8 +18,8 @@
  * - all users of an internal variable share a partition, and a section stays whole: internal
  *   variables of one section share a partition, which is the data partition when a non-local
  *   variable lives in that section too (a section spread over objects changes its layout);
- * - callers of one extern function (kfunc) share a partition (libbpf 1.1's linker fails to merge
- *   an extern function declared in two objects), and so do the users of a map with contents (a
+ * - users of one extern function (kfunc) or `__ksym` variable share a partition (libbpf 1.1's
+ *   linker fails to merge one declared in two objects), and so do the users of a map with contents (a
  *   prog array's programs: the linker would size an extern of it by its smaller BTF type);
  * - every partition drops `llvm.used`/`llvm.compiler.used` (clang's SEC() marks each program
  *   `used`), so an internal value they keep belongs to the data partition; a partition keeps
@@ -174,10 +174,14 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
   });
 
   // Who refers to what, as node → the internal functions and other globals it reaches.
-  // Extern functions (kfuncs): libbpf 1.1's linker cannot merge one declared in two objects
-  // ("failed to resolve size of underlying type"), so their callers share a partition.
-  const externFunctions = fns.filter((f, i) => !defined[i] && !valueName(lib, f).startsWith('llvm.'));
-  const uses = referrers(lib, [...fns.filter((_, i) => defined[i]), ...externFunctions, ...vars.filter((g) => !isDeclaration(lib, g))]);
+  // Extern functions (kfuncs) and kernel symbols (`__ksym` variables, `void` ones included):
+  // libbpf 1.1's linker cannot merge one declared in two objects ("failed to resolve size of
+  // underlying type"), so their users share a partition.
+  const kernelExterns = [
+    ...fns.filter((f, i) => !defined[i] && !valueName(lib, f).startsWith('llvm.')),
+    ...vars.filter((g) => isDeclaration(lib, g) && sectionOf(lib, g) === '.ksyms'),
+  ];
+  const uses = referrers(lib, [...fns.filter((_, i) => defined[i]), ...kernelExterns, ...vars.filter((g) => !isDeclaration(lib, g))]);
   const nodeOf = (referrer: ValueRef): number | undefined => {
     const fi = fnIndex.get(referrer);
     if (fi !== undefined) return fnNode.get(fi);
@@ -222,7 +226,7 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
   for (const [i, node] of fnNode) joinAll(nodesReaching(fns[i], new Set()), node);
   // An internal variable shares a partition with every node reaching it.
   for (const [i, node] of varNode) if (node !== DATA) joinAll(nodesReaching(vars[i], new Set()), node);
-  for (const f of externFunctions) joinAll(nodesReaching(f, new Set()));
+  for (const e of kernelExterns) joinAll(nodesReaching(e, new Set()));
   // A map with contents (a prog array's programs, a map-in-map's maps) is bigger than its BTF
   // type, and libbpf's linker sizes an extern by its type: its users stay with its definition.
   for (const [i, node] of varNode) {
