@@ -91,6 +91,10 @@ export interface LlvmApi {
   LLVMTypeOf(v: ValueRef): TypeRef;
   LLVMGetPoison(t: TypeRef): ValueRef;
   LLVMReplaceAllUsesWith(old: ValueRef, replacement: ValueRef): void;
+  LLVMInt32TypeInContext(c: ContextRef): TypeRef;
+  LLVMConstInt(t: TypeRef, n: number, signExtend: number): ValueRef;
+  /** `behavior`: LLVMModuleFlagBehavior (Warning = 1). */
+  LLVMAddModuleFlag(m: ModuleRef, behavior: number, key: string, keyLen: number, value: MetadataRef): void;
 
   // Iteration
   LLVMGetFirstGlobal(m: ModuleRef): ValueRef | null;
@@ -296,6 +300,9 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMTypeOf: 'void *LLVMTypeOf(void *v)',
   LLVMGetPoison: 'void *LLVMGetPoison(void *t)',
   LLVMReplaceAllUsesWith: 'void LLVMReplaceAllUsesWith(void *old, void *replacement)',
+  LLVMInt32TypeInContext: 'void *LLVMInt32TypeInContext(void *c)',
+  LLVMConstInt: 'void *LLVMConstInt(void *t, unsigned long long n, int signExtend)',
+  LLVMAddModuleFlag: 'void LLVMAddModuleFlag(void *m, int behavior, const char *key, size_t keyLen, void *value)',
 
   LLVMGetFirstGlobal: 'void *LLVMGetFirstGlobal(void *m)',
   LLVMGetNextGlobal: 'void *LLVMGetNextGlobal(void *v)',
