@@ -190,12 +190,18 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
     return vi !== undefined ? varNode.get(vi) : undefined;
   };
   // `llvm.used`/`llvm.compiler.used` are dropped from every partition: harmless for non-local
-  // values (kept as definitions anyway), but an internal value would be lost with them.
+  // values (kept as definitions anyway). An internal value they list (clang lists every static
+  // variable with a section attribute) stays in the data partition, where the code that uses it
+  // keeps it; one that nothing else uses would be lost, so such a module is not split.
+  const listedInternals: ValueRef[] = [];
   for (const [v, rs] of uses) {
     if (!local(v)) continue;
-    for (const r of rs) {
-      if (varIndex.has(r) && appending(r)) return { split: false, reason: `${valueName(lib, r)} keeps the internal ${valueName(lib, v) || 'value'} (__attribute__((used)) on a static)` };
+    const list = [...rs].find((r) => varIndex.has(r) && appending(r));
+    if (list === undefined) continue;
+    if ([...rs].every((r) => varIndex.has(r) && appending(r))) {
+      return { split: false, reason: `${valueName(lib, list)} keeps the internal ${valueName(lib, v) || 'value'}, which nothing else uses (__attribute__((used)) on a static)` };
     }
+    listedInternals.push(v);
   }
   /** The nodes whose code reaches a value, through internal functions (not the used lists). */
   const reachedBy = new Map<ValueRef, Set<number>>();
@@ -234,6 +240,11 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
     if (node !== DATA || sectionOf(lib, vars[i]) !== '.maps') continue;
     const init = api.LLVMGetInitializer(vars[i]);
     if (init !== null && api.LLVMIsNull(init) === 0) joinAll(nodesReaching(vars[i], new Set()), DATA);
+  }
+  for (const v of listedInternals) {
+    const vi = varIndex.get(v);
+    if (vi !== undefined) uf.union(DATA, varNode.get(vi)!);
+    joinAll(nodesReaching(v, new Set()), DATA);
   }
   // Sections stay whole.
   const bySection = new Map<string, number[]>();
