@@ -243,7 +243,12 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       let partitioning: Partitioning | undefined;
       const bytes = (() => {
         try {
-          return crashStep({ step: 'generating code for', ...native }, () => {
+          // On worker threads a fatal LLVM error aborts the process (see llvm/codegen-workers.ts): the
+          // watcher reports it, after LLVM's own "LLVM ERROR:" line.
+          const hint = decision.split
+            ? "LLVM stopped with a fatal error while generating a partition (its message is above): usually a program LLVM cannot compile for BPF (a jump beyond 16-bit offsets: try --cpu v4); --partitions off reports it as the link's error"
+            : undefined;
+          return crashStep({ step: 'generating code for', ...native, ...(hint && { hint }) }, () => {
             if (!decision.split) return timer.run('codegen', () => emit(lib, m, tm, options.emit));
             const jobs = options.jobs ?? defaultJobs();
             const out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
