@@ -19,7 +19,7 @@ import { decodeCString } from './api';
 import type { LlvmContext } from './context';
 import type { LlvmLibrary } from './library';
 import { basicBlocks, functions, globalVariables, instructions } from './module';
-import { Linkage, type ContextRef, type MetadataEntriesRef, type MetadataRef, type ModuleRef, type ValueRef } from './types';
+import { Linkage, type MetadataEntriesRef, type MetadataRef, type ModuleRef, type ValueRef } from './types';
 
 /** Raw operand indexes of the debug-info nodes we read or rewrite. */
 export interface DiOperandLayout {
@@ -380,37 +380,6 @@ export function compileUnits(lib: LlvmLibrary, m: ModuleRef): ValueRef[] {
   const buf = new BigUint64Array(n);
   lib.api.LLVMGetNamedMetadataOperands(m, 'llvm.dbg.cu', buf);
   return Array.from(buf, (v) => v as ValueRef);
-}
-
-/** LLVMModuleFlagBehavior: Warning. */
-const MODULE_FLAG_WARNING = 1;
-
-/**
- * Makes the code generator emit `m`'s BTF without DWARF. LLVM's AsmPrinter creates its DWARF
- * writer unless the module asks for CodeView and names no DWARF version (AsmPrinter::
- * doInitialization), while the BPF printer creates its BTF writer for any module with compile
- * units; so the "Dwarf Version" flag becomes 0 and a "CodeView" flag is added (CodeView itself
- * is only emitted for Windows targets). For partitions, whose DWARF libbpf's merge drops anyway:
- * .BTF and .BTF.ext are the same bytes (checked with llc-19 on the bench's 200-program module),
- * and code generation takes about a third less time.
- */
-export function emitBtfWithoutDwarf(lib: LlvmLibrary, ctx: ContextRef, m: ModuleRef): void {
-  const { api } = lib;
-  const n = api.LLVMGetNamedMetadataNumOperands(m, 'llvm.module.flags');
-  const flags = new BigUint64Array(n);
-  if (n > 0) api.LLVMGetNamedMetadataOperands(m, 'llvm.module.flags', flags);
-  const i32 = api.LLVMInt32TypeInContext(ctx);
-  for (const flag of flags) {
-    // !{i32 behavior, !"key", value}
-    const node = flag as ValueRef;
-    if (api.LLVMGetMDNodeNumOperands(node) !== 3) continue;
-    const ops = new BigUint64Array(3);
-    api.LLVMGetMDNodeOperands(node, ops);
-    const len: [number | null] = [0];
-    const key = ops[1] ? rawText({ ptr: api.LLVMGetMDString(ops[1] as ValueRef, len), len: len[0] ?? 0 }) : '';
-    if (key === 'Dwarf Version') api.LLVMReplaceMDNodeOperandWith(node, 2, api.LLVMValueAsMetadata(api.LLVMConstInt(i32, 0, 0)));
-  }
-  api.LLVMAddModuleFlag(m, MODULE_FLAG_WARNING, 'CodeView', 'CodeView'.length, api.LLVMValueAsMetadata(api.LLVMConstInt(i32, 1, 0)));
 }
 
 /** DW_LANG_C89, DW_LANG_C, DW_LANG_C99, DW_LANG_C11, DW_LANG_C17, or DWARF 6's DW_LNAME_C (not C++, Objective-C). */

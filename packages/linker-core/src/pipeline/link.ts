@@ -14,6 +14,7 @@ import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
 import { libraryName, setGlobalOptions, type LlvmLibrary } from '../llvm/library';
 import { CodegenError } from '../llvm/codegen-workers';
+import { compileUnits } from '../llvm/debug-info';
 import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
 import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
@@ -30,7 +31,7 @@ import { linkModules } from './link-modules';
 import { optimize } from './optimize';
 import { planPartitions, type PartitionDecision } from './partition';
 import { defaultJobs, generatePartitioned, type Partitioning } from './partitioned-codegen';
-import { canMergeObjects } from './merge-objects';
+import { MergeError, canMergeObjects } from './merge-objects';
 import { selectMembers } from './select-members';
 import { undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
 import { useVerifiableBuiltins } from './verifiable-builtins';
@@ -238,7 +239,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       }
       // Before code generation, which may still change the IR of a single module.
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target });
-      const decision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options)) : ({ split: false, reason: `--emit ${options.emit}` } as const);
+      let decision: PartitionDecision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options)) : { split: false, reason: `--emit ${options.emit}` };
       logger.debug(`partitions: ${decision.split ? 'split' : 'one module'} (${decision.reason})`);
       let partitioning: Partitioning | undefined;
       const bytes = (() => {
@@ -251,7 +252,17 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
           return crashStep({ step: 'generating code for', ...native, ...(hint && { hint }) }, () => {
             if (!decision.split) return timer.run('codegen', () => emit(lib, m, tm, options.emit));
             const jobs = options.jobs ?? defaultJobs();
-            const out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
+            let out: ReturnType<typeof generatePartitioned>;
+            try {
+              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
+            } catch (e) {
+              if (!(e instanceof MergeError)) throw e;
+              // Partitions are only a faster way to the same object: one module it is.
+              decision = { split: false, reason: `${decision.reason}; merging failed (${e.message}), so one module` };
+              if (typeof options.partitions === 'number') logger.warn(`partitions: ${decision.reason}`);
+              else logger.debug(`partitions: ${decision.reason}`);
+              return timer.run('codegen', () => emit(lib, m, tm, options.emit));
+            }
             for (const d of out.diagnostics) {
               ctx.diagnostics.push(d);
               logDiagnostic(logger, d, definedBuiltins);
@@ -321,6 +332,9 @@ export async function link(options: LinkOptions, environment: LinkEnvironment = 
 function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): PartitionDecision {
   const setting = options.partitions ?? 'auto';
   if (setting === 'off') return { split: false, reason: '--partitions off' };
+  // libbpf's linker needs BTF in every object it merges; without debug info, code generation
+  // is linear in the module anyway (the quadratic term is BTF's).
+  if (compileUnits(lib, m).length === 0) return { split: false, reason: "no debug info: libbpf's linker merges only objects with BTF (link with --btf)" };
   // libbpf's linker merges objects of the host's byte order only.
   const bigEndian = lib.api.LLVMGetDataLayoutStr(m).startsWith('E');
   if (bigEndian !== (endianness() === 'BE')) return { split: false, reason: `libbpf's linker cannot merge ${bigEndian ? 'big' : 'little'}-endian objects on this ${endianness() === 'BE' ? 'big' : 'little'}-endian host` };

@@ -27,7 +27,6 @@
  */
 import type { LlvmLibrary } from '../llvm/library';
 import type { LlvmContext } from '../llvm/context';
-import { compileUnits, emitBtfWithoutDwarf } from '../llvm/debug-info';
 import { LlvmCallError, functions, globalAliases, globalVariables, isDeclaration, moduleInlineAsm, parseBitcodeLazily, sectionOf, valueName, writeBitcode } from '../llvm/module';
 import { Linkage, type ModuleRef, type UseRef, type ValueRef } from '../llvm/types';
 
@@ -360,8 +359,8 @@ function internalCallees(
  * (no function body is parsed yet), everything the partition does not define is deleted or, for
  * the other non-local variables, made a declaration (an extern), and what is left is linked into
  * an empty module: that reads only the partition's bodies, and moves only the declarations still
- * referred to. Far cheaper than cloning the whole module per partition. Its code is generated
- * without DWARF, which the merge would drop.
+ * referred to. Far cheaper than cloning the whole module per partition. (The worker generates
+ * it without DWARF, which the merge would drop: llvm/codegen-workers.ts.)
  */
 export function partitionBitcode(ctx: LlvmContext, moduleBitcode: Uint8Array, plan: PartitionPlan, index: number): Uint8Array {
   const lib = ctx.lib;
@@ -399,7 +398,6 @@ export function partitionBitcode(ctx: LlvmContext, moduleBitcode: Uint8Array, pl
     }
     sourceOwned = false;
     if (api.LLVMLinkModules2(dest, source) !== 0) throw new LlvmCallError(`cannot build partition ${index}`);
-    if (compileUnits(lib, dest).length > 0) emitBtfWithoutDwarf(lib, ctx.ref, dest);
     return writeBitcode(lib, dest);
   } finally {
     if (sourceOwned) api.LLVMDisposeModule(source);
