@@ -159,6 +159,30 @@ describe.each(LLVM_MAJORS)('partitioned code generation, clang-%i bitcode', (maj
     expect(readBpfObject(new Uint8Array(readFileSync(join(dir, 'default.o')))).btfSummary?.funcs.find((f) => f.name === 'lib_add')?.linkage).toBe('global');
   });
 
+  it('keeps one module without debug info (libbpf merges only objects with BTF), byte-identical to --partitions off', () => {
+    const plain = runCli([...inputs, '--internalize', '--partitions', '4', '--report', join(dir, 'plain.json'), '-o', join(dir, 'plain.o')]);
+    const off = runCli([...inputs, '--internalize', '--partitions', 'off', '-o', join(dir, 'plain-off.o')]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'plain.json'), 'utf8')).partitions).toEqual({ split: false, reason: expect.stringMatching(/^no debug info/) });
+    expect(readFileSync(join(dir, 'plain.o')).equals(readFileSync(join(dir, 'plain-off.o')))).toBe(true);
+  });
+
+  it('falls back to one module when libbpf refuses the merge (a symbol named only by inline assembly has no BTF)', () => {
+    const asm = compileC({
+      major,
+      source: writeSource(dir, 'asm.c', `${HEADER}SEC("socket") int by_asm(void *ctx) { long v; asm("%0 = MY_CONST ll" : "=r"(v)); return v; }\nSEC("socket") int plain(void *ctx) { return 1; }\nchar LICENSE[] SEC("license") = "GPL";\n`),
+      out: join(dir, 'asm.bc'),
+      mode: 'bc',
+    });
+    const forced = link([asm], join(dir, 'asm-4.o'), ['--partitions', '4']);
+    const off = link([asm], join(dir, 'asm-off.o'), ['--partitions', 'off']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/merging failed \(libbpf [\d.]+'s linker: .*MY_CONST.*\), so one module/);
+    expect(forced.partitions).toBe(0);
+    expect(Buffer.from(forced.bytes!).equals(Buffer.from(off.bytes!))).toBe(true);
+  });
+
   it('does not split other outputs than objects', () => {
     const r = runCli([...inputs, '--partitions', '4', '--emit', 'llvm-ir', '--timings', '-o', join(dir, 'out.ll')]);
     expect(r.status, r.stderr).toBe(0);
