@@ -14,10 +14,11 @@ export const DEFAULT_OUT_DIR = 'dist/bpf';
 /**
  * Every linker flag: LinkOptions without the inputs and the output path, plus `report` (the
  * CLI's --report, a LinkEnvironment switch in the core): write the link report next to the object.
- * `maxInputSize` (--max-input-size) is a safety limit of a run and `jobs` (--jobs) a use of the
- * machine (the output is the same bytes for any value), not build settings.
+ * `maxInputSize` (--max-input-size) is a safety limit of a run, and `jobs` and `partitions`
+ * (--jobs, --partitions) how the machine is used for one link (the default, auto, is what builds
+ * want; `partitions` is still part of the cache key), not build settings.
  */
-export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'jobs'>> & { report?: boolean };
+export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'jobs' | 'partitions'>> & { report?: boolean };
 
 export const LINK_SETTING_KEYS = [
   'emit',
@@ -41,7 +42,6 @@ export const LINK_SETTING_KEYS = [
   'fatalErrors',
   'libraryPaths',
   'llvmPath',
-  'partitions',
 ] as const satisfies readonly (keyof LinkSettings)[];
 
 // A LinkOptions field added without a bpf.config.json counterpart fails to compile here.

@@ -58,7 +58,6 @@ export function linkSettingArgs(settings: LinkSettings, reportFile?: string): st
   if (s.fatalErrors === false) args.push('--fatal-errors=false');
   for (const l of s.libraryPaths ?? []) args.push('-L', l);
   if (s.llvmPath) args.push(`--llvm-path=${s.llvmPath}`);
-  if (s.partitions !== undefined && s.partitions !== 'auto') args.push(`--partitions=${s.partitions}`);
   return args;
 }
 

@@ -36,10 +36,6 @@ const linkSettings = {
     fatalErrors: { type: 'boolean', description: '--fatal-errors (default true)' },
     libraryPaths: stringList('-L: accepted for rustc compatibility; not used'),
     llvmPath: { type: 'string', description: '--llvm-path: a libLLVM file or install prefix; otherwise chosen from the bitcode producers' },
-    partitions: {
-      oneOf: [{ enum: ['off', 'auto'] }, { type: 'integer', minimum: 2, maximum: 64 }],
-      description: '--partitions: off, auto (default: split big modules) or a count; code generation in partitions merged by libbpf',
-    },
   },
 } as const;
 

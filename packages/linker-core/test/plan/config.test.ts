@@ -59,7 +59,7 @@ describe('the schema', () => {
   it('has a property for every flag of LinkOptions, and nothing else', () => {
     const flags = Object.keys(defaultLinkOptions())
       .filter((k) => k !== 'inputs' && k !== 'output')
-      .concat(['target', 'cpu', 'cpuFeatures', 'dumpModule', 'llvmPath', 'partitions'])
+      .concat(['target', 'cpu', 'cpuFeatures', 'dumpModule', 'llvmPath'])
       .sort();
     const props = Object.keys(BPF_CONFIG_SCHEMA.definitions.linkSettings.properties).filter((k) => k !== 'report');
     expect([...new Set(flags)]).toEqual(props.sort());
