@@ -26,12 +26,13 @@ const RUNS = Number(opt('--runs', '5'));
 const QUICK = args.includes('--quick');
 const WRITE = args.includes('--write');
 const MAJORS = (opt('--llvm', '19,22')).split(',').map(Number);
-const CASES = new Set(opt('--cases', 'a,b,c,d').split(','));
+const CASES = new Set(opt('--cases', 'a,b,c,d,p').split(','));
 const BTF_RULES = opt('--btf-rules', undefined);
-const ALL_CASES = ['a', 'b', 'c', 'd'].every((c) => CASES.has(c));
+const ALL_CASES = ['a', 'b', 'c', 'd', 'p'].every((c) => CASES.has(c));
 const SEED_ONLY = [...CASES].sort().join(',') === 'a,b,c';
-if (WRITE && !ALL_CASES && !SEED_ONLY && [...CASES].join(',') !== 'd') {
-  console.error('--write needs every case, --cases a,b,c (which keeps the corpus section) or --cases d alone (which replaces only the corpus section)');
+const ONE_SECTION = [...CASES].join(',') === 'd' || [...CASES].join(',') === 'p';
+if (WRITE && !ALL_CASES && !SEED_ONLY && !ONE_SECTION) {
+  console.error('--write needs every case, --cases a,b,c (which keeps the corpus and partition sections), or --cases d or --cases p alone (which replace only their section)');
   process.exit(1);
 }
 const INC = '-I/usr/include/x86_64-linux-gnu';
@@ -225,6 +226,18 @@ use xdp_common::{combine, score, Event, Pair, PacketLog};
 }
 
 /** The host kernel's verdict on an object (`bpftool prog loadall`, then the pins removed), or why there is none. */
+/** `accepted/rejected` program counts of an object in the host kernel (CLI verify), or `–` without root. */
+function verdictCounts(object) {
+  if (process.getuid?.() !== 0) return '–';
+  const r = spawnSync(process.execPath, [CLI, 'verify', '--json', object], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  try {
+    const [res] = JSON.parse(r.stdout);
+    return `${res.programs.filter((p) => p.accepted).length}/${res.programs.filter((p) => !p.accepted).length}`;
+  } catch {
+    return `verify failed (${r.status})`;
+  }
+}
+
 function verdict(object) {
   if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/bpftool')) return 'not checked (needs root and bpftool)';
   const pin = join('/sys/fs/bpf', `bpfl-bench-${process.pid}`);
@@ -602,23 +615,104 @@ if (CASES.has('d')) {
   }
 }
 
+// (p) partitioned, parallel code generation of big links (--partitions auto, the default) against
+// one module (--partitions off) and against llvm-link + opt + llc, in one run.
+const partitionReport = [];
+if (CASES.has('p')) {
+  const c = (l = '') => partitionReport.push(l);
+  const runs = Math.max(3, Math.ceil(RUNS / 2));
+  const sizes = QUICK ? [50, 100] : [25, 50, 100, 150, 200, 400];
+  const rows = [];
+  const stageRows = [];
+  const thresholdRows = [];
+  for (const major of MAJORS) {
+    for (const programs of sizes) {
+      const dir = join(work, `part-${major}-${programs}`);
+      const sources = generateLargeC(dir, programs, 20);
+      log(`(p) LLVM ${major}: compiling ${sources.length} C modules…`);
+      await compileMany(major, sources.map((s) => [s, s.replace(/\.c$/, '.bc')]));
+      const inputs = sources.map((s) => s.replace(/\.c$/, '.bc'));
+      const exportsList = [...Array.from({ length: programs }, (_, i) => `prog_${i}`), 'stats', 'LICENSE'];
+      const ex = join(dir, 'exports.txt');
+      writeFileSync(ex, exportsList.join('\n'));
+      // The small sizes show the threshold (no slowdown below it); the pipeline is measured on the big ones.
+      const big = programs >= 200;
+      for (const btf of big ? [true, false] : [true]) {
+        const label = `${programs}×20${btf ? '' : ', no debug info'}`;
+        log(`(p) LLVM ${major} ${label}`);
+        const flags = [...(btf ? ['--btf'] : []), '--export-symbols', ex];
+        // Interleaved, so machine noise hits every side alike.
+        const split = [];
+        const one = [];
+        const pipe = [];
+        const forced = [];
+        for (let i = 0; i < runs; i++) {
+          split.push(ours(inputs, join(dir, 'split.o'), flags));
+          one.push(ours(inputs, join(dir, 'one.o'), [...flags, '--partitions', 'off']));
+          if (big) pipe.push(pipeline(major, inputs, join(dir, 'pipe.o'), exportsList, { btf }));
+          // Below the threshold: what splitting anyway would give (where the threshold should be).
+          else forced.push(ours(inputs, join(dir, 'forced.o'), [...flags, '--partitions', '4']));
+        }
+        if (!big) thresholdRows.push(`| ${major} | ${label} | ${summarize(split).ms.toFixed(0)} | ${summarize(one).ms.toFixed(0)} | ${summarize(forced).ms.toFixed(0)} |`);
+        const [s1, o1] = [summarize(split), summarize(one)];
+        const p1 = big ? summarize(pipe) : undefined;
+        const parts = /^partitions \(ms\): (\d+) on (\d+)/m.exec(split.at(-1).stderr);
+        const same = readFileSync(join(dir, 'split.o')).equals(readFileSync(join(dir, 'one.o')));
+        if (big) rows.push(
+          `| ${major} | ${label} | ${parts ? `${parts[1]} on ${parts[2]} threads` : same ? 'one module (byte-identical)' : 'one module'} | ${s1.ms.toFixed(0)} | ${o1.ms.toFixed(0)} | ${(s1.ms / o1.ms).toFixed(2)}× | ` +
+            `${p1 ? p1.ms.toFixed(0) : '–'} | ${p1 ? `${(s1.ms / p1.ms).toFixed(2)}×` : '–'} | ${s1.rssMb.toFixed(0)} / ${o1.rssMb.toFixed(0)}${p1 ? ` / ${p1.rssMb.toFixed(0)}` : ''} | ` +
+            `${btf ? `${verdictCounts(join(dir, 'split.o'))} / ${verdictCounts(join(dir, 'one.o'))}` : '–'} |`,
+        );
+        if (big) stageRows.push(stageLine(`LLVM ${major} ${label}, partitioned`, s1), stageLine(`LLVM ${major} ${label}, one module`, o1));
+      }
+    }
+  }
+  c('### (p) Partitioned code generation of big links');
+  c();
+  c(
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpuModel}, Node ${process.version}; median of ${runs} interleaved runs; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(', ')}. ` +
+      'The generated input of (b) (N modules of one XDP program and 20 `noinline` static helpers, one shared map), linked with the export list by the default (`--partitions auto`, `--jobs` = the cores), ' +
+      'by one module (`--partitions off`), and for 200 and 400 programs by `llvm-link + opt + llc`. Times are wall clock of whole processes.',
+  );
+  c();
+  c('| LLVM | case | partitions | partitioned (ms) | one module (ms) | ratio | llvm-link+opt+llc (ms) | ratio | peak RSS (MB): partitioned / one module / pipeline | kernel: programs accepted/rejected, partitioned / one module |');
+  c('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) c(r);
+  c();
+  c('Below the threshold (with BTF): the default keeps one module (byte-identical to `--partitions off`), against splitting anyway (`--partitions 4`):');
+  c();
+  c('| LLVM | case | default (ms) | --partitions off (ms) | --partitions 4 (ms) |');
+  c('|---|---|---|---|---|');
+  for (const r of thresholdRows) c(r);
+  c();
+  c('Our per-stage times (ms) for the big cases:');
+  c();
+  c('| case | stages | outside link/optimize/codegen |');
+  c('|---|---|---|');
+  for (const r of stageRows) c(r);
+}
+
 const text = report.join('\n');
 const corpusText = corpusReport.join('\n');
+const partitionText = partitionReport.join('\n');
 if (text) console.log(text);
 if (corpusText) console.log(`\n${corpusText}`);
+if (partitionText) console.log(`\n${partitionText}`);
 if (WRITE) {
   const readme = join(ROOT, 'bench/README.md');
   const current = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
-  const corpusBlock = `<!-- corpus -->\n\n${corpusText}\n\n<!-- /corpus -->\n`;
+  const block = (name, body) => `<!-- ${name} -->\n\n${body}\n\n<!-- /${name} -->\n`;
+  const section = (name) => new RegExp(`<!-- ${name} -->[\\s\\S]*<!-- \\/${name} -->\\n?`);
+  const replaceSection = (textNow, name, body) => (textNow.includes(`<!-- ${name} -->`) ? textNow.replace(section(name), block(name, body)) : `${textNow.trimEnd()}\n\n${block(name, body)}`);
   if (ALL_CASES) {
-    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${corpusBlock}`);
+    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${block('corpus', corpusText)}\n${block('partitioned', partitionText)}`);
   } else if (SEED_ONLY) {
-    const corpus = /<!-- corpus -->[\s\S]*<!-- \/corpus -->\n?/.exec(current)?.[0] ?? '';
-    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${corpus}`);
-  } else if (current.includes('<!-- corpus -->')) {
-    writeFileSync(readme, current.replace(/<!-- corpus -->[\s\S]*<!-- \/corpus -->\n?/, corpusBlock));
+    const kept = ['corpus', 'partitioned'].map((n) => section(n).exec(current)?.[0] ?? '').filter(Boolean).join('\n');
+    writeFileSync(readme, `${current.split('<!-- results -->')[0]}<!-- results -->\n\n${text}\n\n${kept}`);
+  } else if (CASES.has('d')) {
+    writeFileSync(readme, replaceSection(current, 'corpus', corpusText));
   } else {
-    writeFileSync(readme, `${current.trimEnd()}\n\n${corpusBlock}`);
+    writeFileSync(readme, replaceSection(current, 'partitioned', partitionText));
   }
 }
 rmSync(work, { recursive: true, force: true });

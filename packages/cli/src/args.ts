@@ -73,6 +73,8 @@ type OptionId =
   | 'report'
   | 'timings'
   | 'max-input-size'
+  | 'partitions'
+  | 'jobs'
   | 'help'
   | 'version';
 
@@ -133,6 +135,8 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { id: 'report', long: 'report', value: 'PATH' },
   { id: 'timings', long: 'timings' },
   { id: 'max-input-size', long: 'max-input-size', value: 'BYTES' },
+  { id: 'partitions', long: 'partitions', value: 'off|auto|N' },
+  { id: 'jobs', long: 'jobs', short: 'j', value: 'N' },
   { id: 'help', long: 'help', short: 'h' },
   { id: 'version', long: 'version', short: 'V' },
 ];
@@ -373,6 +377,12 @@ class ParseState {
       case 'timings':
         this.timings = true;
         break;
+      case 'partitions':
+        o.partitions = parsePartitions(v, option);
+        break;
+      case 'jobs':
+        o.jobs = parseCount(v, option, 1, 256);
+        break;
       case 'max-input-size':
         o.maxInputSize = parseByteSize(v, option);
         break;
@@ -442,6 +452,18 @@ function parseLogFile(value: string): string {
 }
 
 /** `1048576`, `512K`, `64M`, `2G` (powers of 1024, any case): a positive number of bytes. */
+/** `--partitions off|auto|N`, N from 2 to 64 (one partition is `off`). */
+function parsePartitions(value: string, option: CliOption): 'off' | 'auto' | number {
+  if (value === 'off' || value === 'auto') return value;
+  return parseCount(value, option, 2, 64, `off, auto, or a number of partitions from 2 to 64: ${inlineForm(option, '8')}`);
+}
+
+function parseCount(value: string, option: CliOption, min: number, max: number, hint = `a whole number from ${min} to ${max}: ${inlineForm(option, String(min + 1))}`): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw invalid(`invalid value '${value}' for '${display(option)}'`, hint);
+  return n;
+}
+
 function parseByteSize(value: string, option: CliOption): number {
   const m = /^(\d+)([kmg]?)$/i.exec(value);
   const n = m ? Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ') : NaN;

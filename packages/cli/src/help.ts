@@ -116,7 +116,14 @@ const GROUPS: readonly OptionGroup[] = [
     title: 'Reports',
     rows: [
       ['    --report <PATH>', 'Write a JSON link report to PATH: the input (file or archive member) that defined each symbol, and which symbols stayed exported, were internalized or were removed by optimization, the CPU the code was generated for and why, plus stage times [default: off]'],
-      ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, core … (CO-RE), optimize …, codegen …, write …, total … [default: off]'],
+      ['    --timings', 'Print how long each stage took to stderr, on one line: stage times (ms): read …, choose-llvm …, link …, debug-info …, internalize …, core … (CO-RE), optimize …, partition …, codegen …, merge …, write …, total …; a partitioned link adds a line with each partition\'s code generation time [default: off]'],
+    ],
+  },
+  {
+    title: 'Partitioned code generation',
+    rows: [
+      ['    --partitions <off|auto|N>', 'Generate code for a big module as partitions (each program with the static helpers it reaches; the non-static variables in the first), in parallel, merged by libbpf\'s linker (libbpf1). auto splits modules from 3000 basic blocks into 2-16 partitions; N forces N; off keeps one module. Small links are unchanged [default: auto]'],
+      ['-j, --jobs <N>', 'Worker threads for partitioned code generation; the output is the same bytes for any N [default: the available cores]'],
     ],
   },
   {

@@ -19,7 +19,7 @@ import { editDistance, parseArgs } from './args';
 import { HELP_TEXT, versionText } from './help';
 import { printError } from './commands/common';
 import { runInspect } from './commands/inspect';
-import { appendLogLine, commandFiles, formatTimings, readExportSymbols, writeLinkReport } from './commands/link-output';
+import { appendLogLine, commandFiles, formatTimings, formatPartitionTimings, readExportSymbols, writeLinkReport } from './commands/link-output';
 import { runVerify } from './commands/verify';
 
 
@@ -110,7 +110,10 @@ export function main(argv: string[]): number {
         const result = linkSync(options, { logger, env: process.env, report: command.reportFile !== undefined, files: commandFiles(command) });
         logger.debug(`wrote ${result.output} (${result.bytes.length} bytes, ${result.emit}, ${result.triple}, LLVM ${result.llvm.version}); ${formatTimings(result.timings).trimEnd()}`);
         if (command.reportFile !== undefined) writeLinkReport(command.reportFile, result);
-        if (command.timings) process.stderr.write(formatTimings(result.timings));
+        if (command.timings) {
+          process.stderr.write(formatTimings(result.timings));
+          if (result.partitioning) process.stderr.write(formatPartitionTimings(result.partitioning));
+        }
         return 0;
       }
     }

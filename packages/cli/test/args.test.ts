@@ -427,6 +427,8 @@ describe('--opt=value works for every option that takes a value', () => {
     core: ['auto', (p) => p.options.core],
     'core-btf': ['/sys/kernel/btf/vmlinux', (p) => p.options.coreBtf],
     'core-types': ['task_struct', (p) => p.options.coreTypes?.[0]],
+    partitions: ['8', (p) => String(p.options.partitions)],
+    jobs: ['3', (p) => String(p.options.jobs)],
   };
 
   for (const option of CLI_OPTIONS.filter((o) => o.long !== undefined && o.value !== undefined)) {
@@ -632,6 +634,7 @@ describe('help and version', () => {
       '--log-level <LEVEL>', '--log-file <PATH>', '--fatal-errors <BOOL>', '--llvm-path <PATH>', '--print-llvm',
       '-h, --help', '-V, --version', '--report <PATH>', '--timings', '--max-input-size <BYTES>', '--whole-archive', '--allow-undefined',
       '--core <MODE>', '--core-btf <FILE>', '--core-types <TYPES>', '--core-strict',
+      '--partitions <off|auto|N>', '-j, --jobs <N>',
     ];
     for (const name of names) expect(HELP_TEXT).toContain(name);
     expect(CLI_OPTIONS).toHaveLength(names.length + 1); // + the hidden --debug

@@ -13,7 +13,7 @@ import { parseArgs } from '../src/args';
 import { CLI, runCli } from './support/cli';
 
 const SEED = join(__dirname, '../../../examples/seed');
-const STAGES = ['read', 'select', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'codegen', 'write'];
+const STAGES = ['read', 'select', 'choose-llvm', 'link', 'debug-info', 'internalize', 'optimize', 'partition', 'codegen', 'write'];
 
 const unavailable = verifyUnavailable();
 const canDropPrivileges = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv') ? null : 'needs root and setpriv to run a child as nobody';

@@ -12,6 +12,8 @@ export { newestProducer, rankCandidates, chooseLlvm, findLlvmCandidates } from '
 export { checkOutputs, writeFileAtomically, type RunFile, type RunFiles, type RunOutput } from './pipeline/output';
 export { formatByteSize, readRegularFile, type RegularFileReadOptions } from './inputs/file';
 export { STAGE_NAMES, type StageTimings, type StageName } from './pipeline/timings';
+export type { Partitioning } from './pipeline/partitioned-codegen';
+export type { PartitionSetting, PartitionSummary } from './pipeline/partition';
 export type { LlvmCandidate } from './llvm/discovery';
 export { loadLlvmLibrary } from './llvm/library';
 export { formatVersion, type LlvmVersion } from './llvm/types';

@@ -88,6 +88,13 @@ export interface LinkOptions {
   coreTypes?: string[];
   /** `--core-strict`: an access to a relocatable type that cannot be rewritten is an error. */
   coreStrict?: boolean;
+  /**
+   * `--partitions off|auto|N`: generate code for a big module as N partitions merged by libbpf's
+   * linker (pipeline/partition.ts). `auto` (the default) splits only above a size threshold.
+   */
+  partitions?: 'off' | 'auto' | number;
+  /** `--jobs N`: worker threads for partitioned code generation; default: the available cores. */
+  jobs?: number;
 }
 
 export type CoreMode = 'off' | 'auto';

@@ -10,6 +10,7 @@ import {
   readRegularFile,
   writeFileAtomically,
   type LinkResult,
+  type Partitioning,
   type RunFile,
   type RunFiles,
   type RunOutput,
@@ -86,6 +87,15 @@ export function formatTimings(timings: StageTimings): string {
   const rows = Object.entries(orderedTimings(timings));
   rows.push(['total', rows.reduce((sum, [, ms]) => sum + ms, 0)]);
   return `stage times (ms): ${rows.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}\n`;
+}
+
+/**
+ * `--timings` of a partitioned link, a second line: `partitions (ms): 9 on 2 threads: p0 120.3 (4 functions), …`
+ * (each partition's code generation in its worker; `codegen` above is their wall time together).
+ */
+export function formatPartitionTimings(p: Partitioning): string {
+  const parts = p.partitions.map((x) => `p${x.index} ${x.codegenMs.toFixed(1)} (${x.functions} functions)`);
+  return `partitions (ms): ${p.partitions.length} on ${p.jobs} thread${p.jobs === 1 ? '' : 's'}: ${parts.join(', ')}\n`;
 }
 
 function orderedTimings(timings: StageTimings): Record<string, number> {

@@ -33,7 +33,7 @@ const KEY_FORMAT = 'bpf-linker-link-key-v1';
  */
 export function keyedLinkOptions(options: LinkOptions): Record<string, unknown> {
   // Paths and the input size cap (a limit on reading, not a change to the output) stay out.
-  const { inputs: _inputs, output: _output, dumpModule: _dump, sourceRoot: _sourceRoot, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, coreBtf: _btf, exports, ...rest } = options;
+  const { inputs: _inputs, output: _output, dumpModule: _dump, sourceRoot: _sourceRoot, libraryPaths: _libs, llvmPath: _llvm, maxInputSize: _max, jobs: _jobs, coreBtf: _btf, exports, ...rest } = options;
   const btf = effectiveCoreBtf(options);
   return { ...rest, exports: [...new Set(exports)].sort(), ...(btf !== undefined && { coreBtfSha256: coreBtfDigest(btf) }) };
 }

@@ -44,6 +44,8 @@ export interface LlvmApi {
   LLVMInitializeBPFDisassembler(): void;
   LLVMParseCommandLineOptions(argc: number, argv: string[], overview: string): void;
   LLVMInstallFatalErrorHandler(handler: bigint): void;
+  /** Back to LLVM's own handler (print, then abort), which needs no callback into JavaScript. */
+  LLVMResetFatalErrorHandler(): void;
 
   // Context and diagnostics
   LLVMContextCreate(): ContextRef;
@@ -62,6 +64,8 @@ export interface LlvmApi {
 
   // Reading modules
   LLVMParseBitcodeInContext2(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>): number;
+  /** Lazy: function bodies are read when materialized (by linking it). The module owns the buffer. */
+  LLVMGetBitcodeModuleInContext2(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>): number;
   /** Takes ownership of the buffer. */
   LLVMParseIRInContext(c: ContextRef, b: MemoryBufferRef, out: Out<ModuleRef>, msg: Out<CStringRef>): number;
 
@@ -77,6 +81,21 @@ export interface LlvmApi {
   LLVMSetModuleInlineAsm2(m: ModuleRef, asm: string | null, len: number): void;
   LLVMStripModuleDebugInfo(m: ModuleRef): number;
   LLVMVerifyModule(m: ModuleRef, action: number, msg: Out<CStringRef>): number;
+  LLVMDeleteFunction(f: ValueRef): void;
+  LLVMDeleteGlobal(g: ValueRef): void;
+  LLVMGetInitializer(g: ValueRef): ValueRef | null;
+  /** NULL makes the variable a declaration. */
+  LLVMSetInitializer(g: ValueRef, init: ValueRef | null): void;
+  LLVMIsGlobalConstant(g: ValueRef): number;
+  LLVMIsNull(v: ValueRef): number;
+  LLVMCountBasicBlocks(f: ValueRef): number;
+  LLVMTypeOf(v: ValueRef): TypeRef;
+  LLVMGetPoison(t: TypeRef): ValueRef;
+  LLVMReplaceAllUsesWith(old: ValueRef, replacement: ValueRef): void;
+  LLVMInt32TypeInContext(c: ContextRef): TypeRef;
+  LLVMConstInt(t: TypeRef, n: number, signExtend: number): ValueRef;
+  /** `behavior`: LLVMModuleFlagBehavior (Warning = 1). */
+  LLVMAddModuleFlag(m: ModuleRef, behavior: number, key: string, keyLen: number, value: MetadataRef): void;
 
   // Iteration
   LLVMGetFirstGlobal(m: ModuleRef): ValueRef | null;
@@ -276,6 +295,7 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMInitializeBPFDisassembler: 'void LLVMInitializeBPFDisassembler()',
   LLVMParseCommandLineOptions: 'void LLVMParseCommandLineOptions(int argc, const char **argv, const char *overview)',
   LLVMInstallFatalErrorHandler: 'void LLVMInstallFatalErrorHandler(void *handler)',
+  LLVMResetFatalErrorHandler: 'void LLVMResetFatalErrorHandler()',
 
   LLVMContextCreate: 'void *LLVMContextCreate()',
   LLVMContextDispose: 'void LLVMContextDispose(void *c)',
@@ -292,6 +312,7 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMDisposeMemoryBuffer: 'void LLVMDisposeMemoryBuffer(void *b)',
 
   LLVMParseBitcodeInContext2: 'int LLVMParseBitcodeInContext2(void *c, void *b, _Out_ void **m)',
+  LLVMGetBitcodeModuleInContext2: 'int LLVMGetBitcodeModuleInContext2(void *c, void *b, _Out_ void **m)',
   LLVMParseIRInContext: 'int LLVMParseIRInContext(void *c, void *b, _Out_ void **m, _Out_ void **msg)',
 
   LLVMModuleCreateWithNameInContext: 'void *LLVMModuleCreateWithNameInContext(const char *name, void *c)',
@@ -305,6 +326,19 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMSetModuleInlineAsm2: 'void LLVMSetModuleInlineAsm2(void *m, const char *asm, size_t len)',
   LLVMStripModuleDebugInfo: 'int LLVMStripModuleDebugInfo(void *m)',
   LLVMVerifyModule: 'int LLVMVerifyModule(void *m, int action, _Out_ void **msg)',
+  LLVMDeleteFunction: 'void LLVMDeleteFunction(void *f)',
+  LLVMDeleteGlobal: 'void LLVMDeleteGlobal(void *g)',
+  LLVMGetInitializer: 'void *LLVMGetInitializer(void *g)',
+  LLVMSetInitializer: 'void LLVMSetInitializer(void *g, void *init)',
+  LLVMIsGlobalConstant: 'int LLVMIsGlobalConstant(void *g)',
+  LLVMIsNull: 'int LLVMIsNull(void *v)',
+  LLVMCountBasicBlocks: 'unsigned int LLVMCountBasicBlocks(void *f)',
+  LLVMTypeOf: 'void *LLVMTypeOf(void *v)',
+  LLVMGetPoison: 'void *LLVMGetPoison(void *t)',
+  LLVMReplaceAllUsesWith: 'void LLVMReplaceAllUsesWith(void *old, void *replacement)',
+  LLVMInt32TypeInContext: 'void *LLVMInt32TypeInContext(void *c)',
+  LLVMConstInt: 'void *LLVMConstInt(void *t, unsigned long long n, int signExtend)',
+  LLVMAddModuleFlag: 'void LLVMAddModuleFlag(void *m, int behavior, const char *key, size_t keyLen, void *value)',
 
   LLVMGetFirstGlobal: 'void *LLVMGetFirstGlobal(void *m)',
   LLVMGetNextGlobal: 'void *LLVMGetNextGlobal(void *v)',
@@ -453,6 +487,16 @@ const OPTIONAL_DECLARATIONS: Record<keyof OptionalLlvmApi, string> = {
 };
 
 export type LlvmFunctions = LlvmApi & OptionalLlvmApi;
+
+/**
+ * The koffi declarations of the named required functions, for code that loads the library again
+ * in another thread (codegen workers) and must declare exactly what this file declares.
+ */
+export function llvmDeclarations<K extends keyof LlvmApi>(names: readonly K[]): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const n of names) out[n] = DECLARATIONS[n];
+  return out;
+}
 
 /** Declares every function; a missing required symbol is an error naming it. */
 export function declareLlvmApi(lib: LibraryHandle): LlvmFunctions {

@@ -77,6 +77,11 @@ function onFatalError(reason: string): void {
 
 let fatalHandler: bigint | undefined;
 
+/** Puts our fatal-error handler back (after code generation on worker threads reset it). */
+export function restoreFatalErrorHandler(lib: LlvmLibrary): void {
+  if (fatalHandler !== undefined) lib.api.LLVMInstallFatalErrorHandler(fatalHandler);
+}
+
 /** `libLLVM 22.1.8`, for messages. */
 export function libraryName(lib: LlvmLibrary): string {
   return `libLLVM ${formatVersion(lib.version)}`;

@@ -32,6 +32,23 @@ export function parseBitcode(ctx: LlvmContext, bytes: Uint8Array, name: string):
   });
 }
 
+/**
+ * Reads bitcode lazily: globals now, function bodies only when something materializes them
+ * (linking the module into another does, for what it moves). Much cheaper than parsing when most
+ * functions are deleted first.
+ */
+export function parseBitcodeLazily(ctx: LlvmContext, bytes: Uint8Array, name: string): ModuleRef {
+  const { api } = ctx.lib;
+  const mark = ctx.diagnostics.length;
+  // The module takes ownership of the buffer, also on failure it is not ours to free.
+  const buf = api.LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes, bytes.length, name);
+  const out: [ModuleRef | null] = [null];
+  if (api.LLVMGetBitcodeModuleInContext2(ctx.ref, buf, out) !== 0 || out[0] === null) {
+    throw new LlvmCallError(ctx.since(mark).map((d) => d.message).join('; ') || 'unknown error');
+  }
+  return out[0];
+}
+
 /** Parses LLVM IR text (it needs a NUL terminator, so one is appended). */
 export function parseIrText(ctx: LlvmContext, bytes: Uint8Array, name: string): ModuleRef {
   const { api } = ctx.lib;

@@ -3,6 +3,7 @@
  * Turborepo, bundler plugin) calls this.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileTimeoutBaseMs, crashStep, startCrashGuard } from '../crash-guard';
 import { LinkError, describeInputs, describeOrigin } from '../errors';
@@ -11,7 +12,9 @@ import type { InputUnit, SkippedInput } from '../inputs/types';
 import { silentLogger, type Logger } from '../log';
 import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
-import { libraryName, setGlobalOptions } from '../llvm/library';
+import { libraryName, setGlobalOptions, type LlvmLibrary } from '../llvm/library';
+import { CodegenError } from '../llvm/codegen-workers';
+import { compileUnits } from '../llvm/debug-info';
 import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
 import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
@@ -27,6 +30,9 @@ import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
 import { optimize } from './optimize';
+import { planPartitions, type PartitionDecision } from './partition';
+import { defaultJobs, generatePartitioned, type Partitioning } from './partitioned-codegen';
+import { MergeError, canMergeObjects } from './merge-objects';
 import { selectMembers } from './select-members';
 import { undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
 import { useVerifiableBuiltins } from './verifiable-builtins';
@@ -68,6 +74,10 @@ export interface LinkResult {
   report?: LinkReport;
   /** What the CO-RE stage rewrote and left alone (when CO-RE was asked for). */
   core?: CoreReport;
+  /** Code generation as partitions: how the module was split, per-partition times; absent for one module. */
+  partitioning?: Partitioning;
+  /** Why the module was or was not partitioned (`--partitions`). */
+  partitionDecision: string;
 }
 
 /**
@@ -235,14 +245,47 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         const missing = undefinedReferences(lib, m);
         if (missing.length > 0) throw undefinedSymbolsError(missing, units);
       }
+      // Before code generation, which may still change the IR of a single module.
       const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target, core: coreReport });
-      const bytes = timer.run('codegen', () => {
+      let decision: PartitionDecision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options)) : { split: false, reason: `--emit ${options.emit}` };
+      logger.debug(`partitions: ${decision.split ? 'split' : 'one module'} (${decision.reason})`);
+      let partitioning: Partitioning | undefined;
+      const bytes = (() => {
         try {
-          return crashStep({ step: 'generating code for', ...native }, () => inSourceRoot(options.sourceRoot, () => emit(lib, m, tm, options.emit)));
+          // On worker threads a fatal LLVM error aborts the process (see llvm/codegen-workers.ts): the
+          // watcher reports it, after LLVM's own "LLVM ERROR:" line.
+          const hint = decision.split
+            ? "LLVM stopped with a fatal error while generating a partition (its message is above): usually a program LLVM cannot compile for BPF (a jump beyond 16-bit offsets: try --cpu v4); --partitions off reports it as the link's error"
+            : undefined;
+          // The BPF backend reads BTF line text relative to the working directory (see inSourceRoot):
+          // partitions are generated on worker threads of this process, which share it.
+          return crashStep({ step: 'generating code for', ...native, ...(hint && { hint }) }, () => inSourceRoot(options.sourceRoot, () => {
+            if (!decision.split) return timer.run('codegen', () => emit(lib, m, tm, options.emit));
+            const jobs = options.jobs ?? defaultJobs();
+            let out: ReturnType<typeof generatePartitioned>;
+            try {
+              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
+            } catch (e) {
+              if (!(e instanceof MergeError)) throw e;
+              // Partitions are only a faster way to the same object: one module it is.
+              decision = { split: false, reason: `${decision.reason}; merging failed (${e.message}), so one module` };
+              if (typeof options.partitions === 'number') logger.warn(`partitions: ${decision.reason}`);
+              else logger.debug(`partitions: ${decision.reason}`);
+              return timer.run('codegen', () => emit(lib, m, tm, options.emit));
+            }
+            for (const d of out.diagnostics) {
+              ctx.diagnostics.push(d);
+              logDiagnostic(logger, d, definedBuiltins);
+            }
+            partitioning = out.partitioning;
+            return out.bytes;
+          }));
         } catch (e) {
+          if (e instanceof CodegenError) throw new LinkError('EMIT_FAILED', `code generation failed: ${e.message}`, { cause: e });
           return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
         }
-      });
+      })();
+      if (report) report.partitions = { split: partitioning !== undefined, reason: decision.reason, ...(partitioning && { details: partitioning }) };
 
       const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d, definedBuiltins));
       if (errors.length > 0 && options.fatalErrors) {
@@ -273,6 +316,8 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
         timings: timer.timings,
         ...(report && { report }),
         ...(coreReport && { core: coreReport }),
+        ...(partitioning && { partitioning }),
+        partitionDecision: decision.reason,
       };
     } finally {
       tm.dispose();
@@ -322,6 +367,29 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether to split: only objects, only when libbpf's linker is there to merge (an explicit count
+ * without it is an error, `auto` quietly keeps one module), and only as planPartitions allows.
+ */
+function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): PartitionDecision {
+  const setting = options.partitions ?? 'auto';
+  if (setting === 'off') return { split: false, reason: '--partitions off' };
+  // libbpf's linker needs BTF in every object it merges; without debug info, code generation
+  // is linear in the module anyway (the quadratic term is BTF's).
+  if (compileUnits(lib, m).length === 0) return { split: false, reason: "no debug info: libbpf's linker merges only objects with BTF (link with --btf)" };
+  // libbpf's linker merges objects of the host's byte order only.
+  const bigEndian = lib.api.LLVMGetDataLayoutStr(m).startsWith('E');
+  if (bigEndian !== (endianness() === 'BE')) return { split: false, reason: `libbpf's linker cannot merge ${bigEndian ? 'big' : 'little'}-endian objects on this ${endianness() === 'BE' ? 'big' : 'little'}-endian host` };
+  const decision = planPartitions(lib, m, setting);
+  if (decision.split && !canMergeObjects()) {
+    if (setting === 'auto') return { split: false, reason: 'auto: libbpf (bpf_linker__new) is not available to merge partitions' };
+    throw new LinkError('LIBBPF_NOT_FOUND', `--partitions ${setting} needs libbpf's static linker (bpf_linker__new) to merge the partitions, and it cannot be loaded`, {
+      hint: 'install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1), or use --partitions off',
+    });
+  }
+  return decision;
 }
 
 function dumpModule(dir: string | undefined, name: string, text: () => string): void {

@@ -15,6 +15,7 @@ import { Linkage, type ModuleRef, type ValueRef } from '../llvm/types';
 import type { CoreReport } from './core-access';
 import type { ExportMode } from './exports';
 import type { TargetChoice } from './target-cpu';
+import type { Partitioning } from './partitioned-codegen';
 
 export type SymbolKind = 'function' | 'variable' | 'alias';
 
@@ -196,4 +197,6 @@ export interface LinkReport {
   removed: string[];
   /** CO-RE for Rust: every access made relocatable and every one left alone, with the reason. */
   core?: CoreReport;
+  /** Whether code generation was split into partitions (--partitions), why, and how. */
+  partitions?: { split: boolean; reason: string; details?: Partitioning };
 }

@@ -14,10 +14,15 @@ export const DEFAULT_OUT_DIR = 'dist/bpf';
 /**
  * Every linker flag: LinkOptions without the inputs and the output path, plus `report` (the
  * CLI's --report, a LinkEnvironment switch in the core): write the link report next to the object.
- * `maxInputSize` (--max-input-size) is a safety limit of a run, not a build setting.
+ * `maxInputSize` (--max-input-size) is a safety limit of a run, and `jobs` and `partitions`
+ * (--jobs, --partitions) how the machine is used for one link (the default, auto, is what builds
+ * want; `partitions` is still part of the cache key), not build settings.
  */
-/** Link settings of bpf.config.json (`sourceRoot` is not one: a build always reads sources from the workspace root). */
-export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'sourceRoot'>> & { report?: boolean };
+/**
+ * Link settings of bpf.config.json. Not settings: `sourceRoot` (a build always reads sources from
+ * the workspace root), `jobs` and `partitions` (how one link uses the machine).
+ */
+export type LinkSettings = Partial<Omit<LinkOptions, 'inputs' | 'output' | 'maxInputSize' | 'sourceRoot' | 'jobs' | 'partitions'>> & { report?: boolean };
 
 export const LINK_SETTING_KEYS = [
   'emit',

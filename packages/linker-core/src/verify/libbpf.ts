@@ -13,6 +13,8 @@ type Ref<B extends string> = bigint & { readonly [brand]: B };
 export type BpfObjectRef = Ref<'bpf_object'>;
 export type BpfProgramRef = Ref<'bpf_program'>;
 export type BpfMapRef = Ref<'bpf_map'>;
+/** `struct bpf_linker *` */
+export type BpfLinkerRef = Ref<'bpf_linker'>;
 /** Memory from koffi.alloc: a stable address the kernel can write a log into after the call returns. */
 type NativeBuffer = Ref<'buffer'>;
 
@@ -63,6 +65,11 @@ interface LibbpfApi {
   bpf_program__set_log_buf(prog: BpfProgramRef, buf: NativeBuffer, size: number): number;
   bpf_map__name(map: BpfMapRef): string;
   bpf_map__set_pin_path(map: BpfMapRef, path: string | null): number;
+  /** libbpf's static linker (0.4+), which `bpftool gen object` runs: merges objects, deduplicating BTF. */
+  bpf_linker__new?(path: string, opts: null): BpfLinkerRef | null;
+  bpf_linker__add_file?(linker: BpfLinkerRef, path: string, opts: null): number;
+  bpf_linker__finalize?(linker: BpfLinkerRef): number;
+  bpf_linker__free?(linker: BpfLinkerRef): void;
 }
 
 const DECLARATIONS: Record<keyof LibbpfApi, string> = {
@@ -87,10 +94,21 @@ const DECLARATIONS: Record<keyof LibbpfApi, string> = {
   bpf_program__set_log_buf: 'int bpf_program__set_log_buf(void *prog, void *buf, size_t size)',
   bpf_map__name: 'const char *bpf_map__name(void *map)',
   bpf_map__set_pin_path: 'int bpf_map__set_pin_path(void *map, const char *path)',
+  bpf_linker__new: 'void *bpf_linker__new(const char *filename, void *opts)',
+  bpf_linker__add_file: 'int bpf_linker__add_file(void *linker, const char *filename, void *opts)',
+  bpf_linker__finalize: 'int bpf_linker__finalize(void *linker)',
+  bpf_linker__free: 'void bpf_linker__free(void *linker)',
 };
 
-/** Declared only when present: libbpf_bpf_prog_type_str is 1.0+, strict mode is pre-1.0 only. */
-const OPTIONAL = new Set<keyof LibbpfApi>(['libbpf_bpf_prog_type_str', 'libbpf_set_strict_mode']);
+/** Declared only when present: libbpf_bpf_prog_type_str is 1.0+, strict mode is pre-1.0 only, the linker 0.4+. */
+const OPTIONAL = new Set<keyof LibbpfApi>([
+  'libbpf_bpf_prog_type_str',
+  'libbpf_set_strict_mode',
+  'bpf_linker__new',
+  'bpf_linker__add_file',
+  'bpf_linker__finalize',
+  'bpf_linker__free',
+]);
 
 /** `LIBBPF_STRICT_ALL`: makes libbpf 0.x behave like 1.x (NULL + errno instead of error pointers). */
 const LIBBPF_STRICT_ALL = -1;
@@ -243,4 +261,34 @@ export function* mapsOf(lib: Libbpf, obj: BpfObjectRef): Generator<BpfMapRef> {
 /** `xdp`, `kprobe`, … (libbpf >= 1.0), else the number. */
 export function programTypeName(lib: Libbpf, type: number): string {
   return lib.api.libbpf_bpf_prog_type_str?.(type) ?? String(type);
+}
+
+/**
+ * Merges BPF objects with libbpf's static linker into `output`, in the order given (a definition
+ * must come before the objects that refer to it as an extern). Throws with libbpf's messages.
+ */
+export function linkObjectFiles(lib: Libbpf, files: readonly string[], output: string): void {
+  const { api } = lib;
+  if (!api.bpf_linker__new || !api.bpf_linker__add_file || !api.bpf_linker__finalize || !api.bpf_linker__free) {
+    throw new LinkError('LIBBPF_NOT_FOUND', `${lib.path} (libbpf ${lib.version}) has no static linker (bpf_linker__new): libbpf 0.4 or newer is needed`, {
+      hint: 'install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1), or link without partitions (--partitions off)',
+    });
+  }
+  const messages: string[] = [];
+  withLibbpfMessages(lib, (m) => {
+    if (m.level === 'warn') messages.push(m.text);
+  }, () => {
+    const linker = api.bpf_linker__new!(output, null);
+    if (linker === null) throw new Error(`bpf_linker__new: ${libbpfStrerror(lib, lastErrno())}`);
+    try {
+      for (const f of files) {
+        const err = api.bpf_linker__add_file!(linker, f, null);
+        if (err !== 0) throw new Error(`cannot add ${f}: ${libbpfStrerror(lib, err)}${messages.length ? ` (${messages.join('; ')})` : ''}`);
+      }
+      const err = api.bpf_linker__finalize!(linker);
+      if (err !== 0) throw new Error(`cannot finalize: ${libbpfStrerror(lib, err)}${messages.length ? ` (${messages.join('; ')})` : ''}`);
+    } finally {
+      api.bpf_linker__free!(linker);
+    }
+  });
 }
