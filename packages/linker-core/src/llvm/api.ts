@@ -216,7 +216,6 @@ export interface LlvmApi {
   LLVMCreateTypeAttribute(c: ContextRef, kind: number, type: TypeRef): AttributeRef;
   LLVMAddCallSiteAttribute(call: ValueRef, idx: number, a: AttributeRef): void;
   LLVMSetMetadata(inst: ValueRef, kind: number, md: ValueRef): void;
-  LLVMReplaceAllUsesWith(old: ValueRef, replacement: ValueRef): void;
   LLVMInstructionEraseFromParent(inst: ValueRef): void;
   LLVMGetGEPSourceElementType(gep: ValueRef): TypeRef;
   LLVMIsAGetElementPtrInst(v: ValueRef): ValueRef | null;
@@ -232,8 +231,6 @@ export interface LlvmApi {
   LLVMArrayType2(elem: TypeRef, count: number): TypeRef;
   LLVMIntTypeInContext(c: ContextRef, bits: number): TypeRef;
   LLVMPointerTypeInContext(c: ContextRef, addressSpace: number): TypeRef;
-  LLVMConstInt(t: TypeRef, n: number, signExtend: number): ValueRef;
-  LLVMTypeOf(v: ValueRef): TypeRef;
   LLVMGetTypeKind(t: TypeRef): number;
   LLVMGetIntTypeWidth(t: TypeRef): number;
   LLVMDITypeGetSizeInBits(md: MetadataRef): number | bigint;
@@ -436,7 +433,6 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMCreateTypeAttribute: 'void *LLVMCreateTypeAttribute(void *c, unsigned int kind, void *type)',
   LLVMAddCallSiteAttribute: 'void LLVMAddCallSiteAttribute(void *call, unsigned int idx, void *a)',
   LLVMSetMetadata: 'void LLVMSetMetadata(void *inst, unsigned int kind, void *md)',
-  LLVMReplaceAllUsesWith: 'void LLVMReplaceAllUsesWith(void *old, void *replacement)',
   LLVMInstructionEraseFromParent: 'void LLVMInstructionEraseFromParent(void *inst)',
   LLVMGetGEPSourceElementType: 'void *LLVMGetGEPSourceElementType(void *gep)',
   LLVMIsAGetElementPtrInst: 'void *LLVMIsAGetElementPtrInst(void *v)',
@@ -452,8 +448,6 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMArrayType2: 'void *LLVMArrayType2(void *elem, uint64_t count)',
   LLVMIntTypeInContext: 'void *LLVMIntTypeInContext(void *c, unsigned int bits)',
   LLVMPointerTypeInContext: 'void *LLVMPointerTypeInContext(void *c, unsigned int addressSpace)',
-  LLVMConstInt: 'void *LLVMConstInt(void *t, unsigned long long n, int signExtend)',
-  LLVMTypeOf: 'void *LLVMTypeOf(void *v)',
   LLVMGetTypeKind: 'int LLVMGetTypeKind(void *t)',
   LLVMGetIntTypeWidth: 'unsigned int LLVMGetIntTypeWidth(void *t)',
   LLVMDITypeGetSizeInBits: 'uint64_t LLVMDITypeGetSizeInBits(void *md)',
