@@ -15,6 +15,7 @@
  * on the running kernel relocates to 5.10's offsets, which shows that the relocations, not the
  * baked-in offsets, decide what is read.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,6 @@ import { kernelLoadUnavailable } from '../../packages/linker-core/test/support/k
 import { CLI } from '../../packages/cli/test/support/cli';
 import { kernelBindings } from '../support/kernel-bindings';
 import { KERNELS, fetchKernel, loadInKernel, loadOnHost, missingTools, type LoadRun } from './harness';
-import { spawnSync } from 'node:child_process';
 
 const FIXTURES = join(__dirname, 'fixtures');
 const VMLINUX = '/sys/kernel/btf/vmlinux';

@@ -187,9 +187,13 @@ int main(int argc, char **argv)
 			each = 1;
 		else if (strcmp(argv[first], "--run") == 0)
 			run_programs = 1;
-		else if (strcmp(argv[first], "--btf-custom") == 0 && first + 1 < argc)
+		else if (strcmp(argv[first], "--btf-custom") == 0) {
+			if (first + 1 == argc) {
+				fprintf(stderr, "bpfl-loader: --btf-custom needs a path\n");
+				return 2;
+			}
 			btf_custom_path = argv[++first];
-		else {
+		} else {
 			fprintf(stderr, "bpfl-loader: unknown option %s\n", argv[first]);
 			return 2;
 		}

@@ -4,7 +4,7 @@ export * from './log';
 export { link, linkSync, chooseTriple, type LinkEnvironment, type LinkResult } from './pipeline/link';
 export { exportMode, isLibbpfInterface, type ExportMode } from './pipeline/exports';
 export { passPipeline } from './pipeline/optimize';
-export { coreSettings, mapAccess, type CoreAccess, type CoreReport, type CoreSettings, type CoreSkippedAccess } from './pipeline/core-access';
+export { coreSettings, type CoreAccess, type CoreReport, type CoreSettings, type CoreSkippedAccess } from './pipeline/core-access';
 export { coreBtfDigest, coreBtfFingerprint, effectiveCoreBtf } from './btf/core-btf-identity';
 export { readKernelBtf, indexBtf, essentialName, type KernelBtf, type AccessStep, type AccessShape } from './btf/kernel-btf';
 export { llvmGlobalOptions } from './pipeline/global-options';

@@ -4,8 +4,8 @@
  * of a link that uses it (a kernel upgrade on the building machine is a miss with --core=auto).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { CORE_AUTO_BTF, type CoreMode } from '../options';
+import { readCoreBtfFile } from './kernel-btf';
 
 /** The BTF file the settings make the CO-RE stage read (as written: possibly relative), or undefined. */
 export function effectiveCoreBtf(s: { core?: CoreMode; coreBtf?: string }, autoBtf = CORE_AUTO_BTF): string | undefined {
@@ -13,10 +13,13 @@ export function effectiveCoreBtf(s: { core?: CoreMode; coreBtf?: string }, autoB
   return s.coreBtf ?? (s.core === 'auto' ? autoBtf : undefined);
 }
 
-/** SHA-256 of the file's content, or `absent` when it cannot be read (--core=auto on a kernel without BTF). */
+/**
+ * SHA-256 of the file's content, or `absent` when it cannot be read (--core=auto on a kernel
+ * without BTF; the link itself says what is wrong with a file it was given).
+ */
 export function coreBtfDigest(path: string): string {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    return createHash('sha256').update(readCoreBtfFile(path)).digest('hex');
   } catch {
     return 'absent';
   }

@@ -6,9 +6,10 @@
  * A kernel's BTF has some 130,000 types; parsing all of them takes about a second, so this reader
  * only records where each type starts and decodes a type when asked.
  */
-import { readFileSync } from 'node:fs';
 import { LinkError } from '../errors';
 import { isElf, readElf } from '../inputs/elf';
+import { readRegularFile } from '../inputs/file';
+import { CORE_AUTO_BTF, DEFAULT_MAX_INPUT_SIZE } from '../options';
 
 const BTF_MAGIC = 0xeb9f;
 
@@ -34,18 +35,38 @@ export interface KernelBtf {
   whyNot(kind: 'struct' | 'union', root: string, steps: readonly AccessStep[]): string | undefined;
 }
 
+const BTF_HINT = 'pass a kernel BTF: /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF section';
+
+/** The error for a CO-RE target BTF that is not there (also checked before a link starts). */
+export function missingCoreBtf(path: string): LinkError {
+  return new LinkError('INPUT_NOT_FOUND', `cannot read the CO-RE target BTF ${path}: no such file`, { file: path, hint: BTF_HINT });
+}
+
+/**
+ * The bytes of a CO-RE target BTF: a regular file only (a device or a FIFO named by mistake is
+ * refused without being read), at most DEFAULT_MAX_INPUT_SIZE. Shared by the link and by the
+ * cache identities that hash it.
+ */
+export function readCoreBtfFile(path: string): Uint8Array {
+  try {
+    return readRegularFile(path, {
+      maxBytes: DEFAULT_MAX_INPUT_SIZE,
+      noun: 'a BTF file',
+      notRegularHint: BTF_HINT,
+      directoryHint: `name the file, e.g. ${CORE_AUTO_BTF}`,
+      tooLargeHint: BTF_HINT,
+    });
+  } catch (e) {
+    if (e instanceof LinkError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw missingCoreBtf(path);
+    throw new LinkError('INPUT_UNREADABLE', `cannot read the CO-RE target BTF ${path}: ${err.code ?? err.message}`, { file: path, hint: BTF_HINT, cause: e });
+  }
+}
+
 /** Reads a BTF file: raw BTF (`/sys/kernel/btf/*`) or an ELF file with a `.BTF` section (a vmlinux). */
 export function readKernelBtf(path: string): KernelBtf {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LinkError('INPUT_NOT_FOUND', `cannot read the CO-RE target BTF ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
-      file: path,
-      hint: 'pass a kernel BTF: /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF section',
-    });
-  }
+  const bytes = readCoreBtfFile(path);
   let raw = bytes;
   if (isElf(bytes)) {
     try {

@@ -18,6 +18,8 @@ export interface RegularFileReadOptions {
   noun: string;
   /** Hint when the file is not a regular file (a directory has its own hint). */
   notRegularHint?: string;
+  /** Hint when the path is a directory (default: pass the input files inside it). */
+  directoryHint?: string;
   /** Hint when the file is larger than maxBytes (the way to raise the limit, if any). */
   tooLargeHint: string;
   /** Called with the first bytes (up to HEADER_BYTES) and the size before the rest is read; throw to refuse the file. */
@@ -55,7 +57,7 @@ export function formatByteSize(n: number): string {
 function notRegular(path: string, st: Stats, o: RegularFileReadOptions): LinkError {
   return new LinkError('INPUT_UNREADABLE', `${path}: is ${describeFileType(st)}, not ${o.noun}`, {
     file: path,
-    hint: st.isDirectory() ? 'pass the files inside it (objects, bitcode or archives)' : (o.notRegularHint ?? DEFAULT_NOT_REGULAR_HINT),
+    hint: st.isDirectory() ? (o.directoryHint ?? 'pass the files inside it (objects, bitcode or archives)') : (o.notRegularHint ?? DEFAULT_NOT_REGULAR_HINT),
   });
 }
 

@@ -395,18 +395,28 @@ const CLANG_PRODUCER = /\bproducer: "[^"]*\bclang version /;
  * unit is printed (well under 0.1 ms) until one is not clang's C.
  */
 export function isClangC(lib: LlvmLibrary, m: ModuleRef): boolean {
-  const { api } = lib;
   for (const cu of compileUnits(lib, m)) {
-    const text = api.LLVMPrintValueToString(cu);
-    let printed: string;
-    try {
-      printed = decodeCString(text);
-    } finally {
-      api.LLVMDisposeMessage(text);
-    }
+    const printed = printedNode(lib, cu);
     if (!C_LANGUAGE.test(printed) || !CLANG_PRODUCER.test(printed)) return false;
   }
   return true;
+}
+
+/** The compile units whose language is Rust (their MetadataAsValue), which the CO-RE stage rewrites. */
+export function rustCompileUnits(lib: LlvmLibrary, m: ModuleRef): Set<bigint> {
+  return new Set(compileUnits(lib, m).filter((cu) => RUST_LANGUAGE.test(printedNode(lib, cu))));
+}
+
+const RUST_LANGUAGE = /\blanguage: DW_LANG_Rust\b|\bsourceLanguageName: DW_LNAME_Rust\b/;
+
+/** A metadata node as LLVM prints it (its own fields; operands as references). */
+function printedNode(lib: LlvmLibrary, node: ValueRef): string {
+  const text = lib.api.LLVMPrintValueToString(node);
+  try {
+    return decodeCString(text);
+  } finally {
+    lib.api.LLVMDisposeMessage(text);
+  }
 }
 
 /**

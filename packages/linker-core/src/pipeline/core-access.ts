@@ -21,14 +21,13 @@
 import { LinkError } from '../errors';
 import { existsSync } from 'node:fs';
 import type { AccessShape, AccessStep } from '../btf/kernel-btf';
-import { essentialName, readKernelBtf } from '../btf/kernel-btf';
+import { essentialName, missingCoreBtf, readKernelBtf } from '../btf/kernel-btf';
 import { CORE_AUTO_BTF, type LinkOptions } from '../options';
 import type { Logger } from '../log';
 import type { LlvmContext } from '../llvm/context';
-import { DebugInfo, compileUnits, liveDefinitions } from '../llvm/debug-info';
+import { DebugInfo, liveDefinitions, rustCompileUnits } from '../llvm/debug-info';
 import { debugVariables } from '../llvm/debug-variables';
 import { DiTypes, type DiArray, type DiComposite, type DiMember, type DiType } from '../llvm/di-types';
-import { decodeCString } from '../llvm/api';
 import { basicBlocks, functions, instructions, isDeclaration, valueName } from '../llvm/module';
 import type { BuilderRef, ModuleRef, TypeRef, ValueRef } from '../llvm/types';
 
@@ -91,7 +90,7 @@ export function rewriteCoreAccesses(ctx: LlvmContext, m: ModuleRef, settings: Co
   const report: CoreReport = { btf: settings.btfPath, types: [...settings.types], rewritten: [], skipped: [] };
   const lib = ctx.lib;
   const { api } = lib;
-  const rust = rustUnits(ctx, m);
+  const rust = rustCompileUnits(lib, m);
   if (rust.size === 0) {
     logger.debug('CO-RE: no Rust compile unit, nothing to rewrite');
     return report;
@@ -163,7 +162,7 @@ export function rewriteCoreAccesses(ctx: LlvmContext, m: ModuleRef, settings: Co
         return undefined;
       }
       for (const s of steps) if (s.kind !== 'array' && BINDGEN_ANON_MEMBER.test(s.member.name)) rewriter.makeAnonymous(di, s.member);
-      const address = rewriter.build(inst, base, type, steps);
+      const address = rewriter.build(inst, base, steps);
       if (address === undefined) {
         skip(inst, type, offset, `${path}: the struct's layout has overlapping members`);
         return undefined;
@@ -343,32 +342,12 @@ export function coreSettings(options: LinkOptions, logger: Logger, autoBtf = COR
       hint: 'add --btf (rustc: -C link-arg=--btf) and build with debug info (-C debuginfo=2)',
     });
   }
-  if (options.coreBtf !== undefined && !existsSync(options.coreBtf)) {
-    throw new LinkError('INPUT_NOT_FOUND', `cannot read the CO-RE target BTF ${options.coreBtf}: no such file`, {
-      file: options.coreBtf,
-      hint: 'pass a kernel BTF: /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF section',
-    });
-  }
+  if (options.coreBtf !== undefined && !existsSync(options.coreBtf)) throw missingCoreBtf(options.coreBtf);
   return { btfPath, types, strict: options.coreStrict === true };
 }
 
 function where(s: { function: string; line?: number }): string {
   return s.line ? `${s.function} (line ${s.line})` : s.function;
-}
-
-/** Compile units whose language is Rust (MetadataAsValue of each). */
-function rustUnits(ctx: LlvmContext, m: ModuleRef): Set<bigint> {
-  const { api } = ctx.lib;
-  const out = new Set<bigint>();
-  for (const cu of compileUnits(ctx.lib, m)) {
-    const text = api.LLVMPrintValueToString(cu);
-    try {
-      if (/\blanguage: DW_LANG_Rust\b|\bsourceLanguageName: DW_LNAME_Rust\b/.test(decodeCString(text))) out.add(cu as bigint);
-    } finally {
-      api.LLVMDisposeMessage(text);
-    }
-  }
-  return out;
 }
 
 /**
@@ -508,7 +487,7 @@ class AccessRewriter {
   }
 
   /** The address of the member path, computed by calls placed before `inst`; undefined when a struct cannot be laid out. */
-  build(inst: ValueRef, base: ValueRef, root: DiComposite, steps: Step[]): ValueRef | undefined {
+  build(inst: ValueRef, base: ValueRef, steps: Step[]): ValueRef | undefined {
     const { api } = this.ctx.lib;
     // Everything the calls need, before the first one is built.
     const planned: { name: string; args: ValueRef[]; elementType?: TypeRef; md: bigint }[] = [];
@@ -527,7 +506,6 @@ class AccessRewriter {
         planned.push({ name: 'llvm.preserve.array.access.index', args: [this.const32(1), this.const32(s.index)], elementType: layout.type, md: s.type.md as bigint });
       }
     }
-    void root;
     api.LLVMPositionBuilderBefore(this.builder, inst);
     const loc = api.LLVMInstructionGetDebugLoc(inst);
     let cur = base;

@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LinkError, readKernelBtf } from '@bpf-linker/core';
+import { LinkError, coreBtfDigest, readKernelBtf } from '@bpf-linker/core';
 import { compileC, makeTempDir, writeSource } from '../support/toolchain';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -43,6 +43,23 @@ describe('BTF files', () => {
     const btf = readKernelBtf(obj);
     expect(btf.has('struct', 'thing')).toBe(true);
     expect(btf.whyNot('struct', 'thing', [{ member: 'c', shape: 'scalar' }])).toBeUndefined();
+  });
+
+  it.each([
+    ['/dev/zero', '/dev/zero: is a character device, not a BTF file', 'pass a kernel BTF: /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF section'],
+    ['/sys/kernel/btf', '/sys/kernel/btf: is a directory, not a BTF file', 'name the file, e.g. /sys/kernel/btf/vmlinux'],
+  ].filter(([p]) => existsSync(p)))('refuses %s without reading from it (a device would never end)', (path, message, hint) => {
+    let err: unknown;
+    try {
+      readKernelBtf(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LinkError);
+    expect((err as LinkError).message).toBe(message);
+    expect((err as LinkError).hint).toBe(hint);
+    // Cache identities hash the file: a device is `absent` there, not an endless read.
+    expect(coreBtfDigest(path)).toBe('absent');
   });
 
   it.each([
