@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBpfObject, type BpfObject } from '@bpf-linker/core';
 import { makeTempDir } from '../../packages/linker-core/test/support/toolchain';
+import { codeDifferences } from '../../packages/linker-core/test/support/function-code';
 import { kernelLoadUnavailable } from '../../packages/linker-core/test/support/kernel';
 import { CLI } from '../../packages/cli/test/support/cli';
 import { KERNELS_SCRIPT } from '../kernels/harness';
@@ -34,6 +35,10 @@ interface Outcome {
   id: string;
   /** Partitions of the split link; 0 when it kept one module. */
   partitions: number;
+  /** Split before optimization (each partition optimized apart). */
+  optimizedApart: boolean;
+  /** Functions whose instructions come in another order than in the one module (see codeDifferences). */
+  reordered: string[];
   /** The links' common failure (both failed alike), if any. */
   bothFailed?: string;
   problems: string[];
@@ -137,7 +142,7 @@ async function agreeOnRetry(bc: string, flags: string[], out: string, ones: Uint
 async function check(dir: string, s: CorpusSource): Promise<Outcome> {
   const id = s.id;
   const stem = join(dir, id.replace(/\//g, '_'));
-  const out: Outcome = { id, partitions: 0, problems: [], loaded: 0, accepted: 0 };
+  const out: Outcome = { id, partitions: 0, optimizedApart: false, reordered: [], problems: [], loaded: 0, accepted: 0 };
   const bc = await run(CLANG, ['-target', s.target, MULTIARCH, ...s.flags, '-emit-llvm', '-c', s.file, '-o', `${stem}.bc`]);
   if (bc.status !== 0) {
     out.bothFailed = `clang-22: ${bc.stderr.trim().split('\n')[0]}`;
@@ -147,6 +152,7 @@ async function check(dir: string, s: CorpusSource): Promise<Outcome> {
   const single = await run(process.execPath, [CLI, `${stem}.bc`, ...flags, '--partitions', 'off', '-o', `${stem}.one.o`]);
   const split = await run(process.execPath, [CLI, `${stem}.bc`, ...flags, '--partitions', '4', '--timings', '-o', `${stem}.split.o`]);
   out.partitions = Number(/^partitions \(ms\): (\d+)/m.exec(split.stderr)?.[1] ?? 0);
+  out.optimizedApart = /^partitions \(ms\): .*, optimized apart:/m.test(split.stderr);
   const lastLine = (t: string) => t.trim().split('\n').filter((l) => !l.startsWith('stage times') && !l.startsWith('partitions (ms)')).at(-1) ?? '';
   if (single.status !== 0 || split.status !== 0) {
     // The same failure both ways (a program LLVM cannot compile) is not the partitioning's.
@@ -174,6 +180,9 @@ async function check(dir: string, s: CorpusSource): Promise<Outcome> {
   for (const key of Object.keys(a)) {
     if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out.problems.push(`${key}: one module (merged) ${JSON.stringify(a[key])} ≠ split ${JSON.stringify(b[key])}`);
   }
+  const code = codeDifferences(one, parts);
+  if (code.differ.length > 0) out.problems.push(`code of ${code.differ.length} function(s) differs from the one module's: ${code.differ.slice(0, 5).join(', ')}`);
+  out.reordered = code.reordered;
   if (noKernel || s.target !== 'bpfel') return out;
   const [la, lb] = [await load(`${stem}.one.o`), await load(`${stem}.split.o`)];
   if (typeof la === 'string' || typeof lb === 'string') {
@@ -214,9 +223,11 @@ describe('the corpus forced through partitioning (--partitions 4) vs one module'
     if (process.env.BPFL_PARTITION_REPORT) writeFileSync(process.env.BPFL_PARTITION_REPORT, JSON.stringify(outcomes, null, 1));
     const split = outcomes.filter((o) => o.partitions > 0);
     console.log(
-      `partitioned corpus: ${outcomes.length} sources, ${split.length} split (${split.reduce((n, o) => n + o.partitions, 0)} partitions), ` +
+      `partitioned corpus: ${outcomes.length} sources, ${split.length} split (${split.reduce((n, o) => n + o.partitions, 0)} partitions; ` +
+        `${split.filter((o) => o.optimizedApart).length} of them before optimization), ` +
         `${outcomes.filter((o) => o.partitions === 0 && !o.bothFailed).length} kept whole, ${outcomes.filter((o) => o.bothFailed).length} failing both ways; ` +
-        `${split.reduce((n, o) => n + o.loaded, 0)} programs of split objects loaded (${split.reduce((n, o) => n + o.accepted, 0)} accepted) in ${((performance.now() - start) / 1000).toFixed(0)} s\n` +
+        `${split.reduce((n, o) => n + o.loaded, 0)} programs of split objects loaded (${split.reduce((n, o) => n + o.accepted, 0)} accepted) in ${((performance.now() - start) / 1000).toFixed(0)} s; ` +
+        `instructions in another order: ${outcomes.filter((o) => o.reordered.length > 0).map((o) => `${o.id} (${o.reordered.join(', ')})`).join(', ') || 'none'}\n` +
         outcomes.filter((o) => o.problems.length).map((o) => `  ${o.id}:\n${o.problems.map((p) => `    ${p.slice(0, 400)}`).join('\n')}`).join('\n'),
     );
   }, 1_500_000);
@@ -226,9 +237,12 @@ describe('the corpus forced through partitioning (--partitions 4) vs one module'
     else if (dir) console.log(`objects kept in ${dir}`);
   });
 
-  it('splits a real share of the corpus', () => {
+  it('splits a real share of the corpus, before optimization and after it', () => {
     // Objects with several independent programs split; most selftests have one program or share static data.
     expect(outcomes.filter((o) => o.partitions > 0).length).toBeGreaterThan(unpackedUnavailable ? 5 : 50);
+    // Programs sharing no static helper are split before optimization; the others after it.
+    expect(outcomes.filter((o) => o.optimizedApart).length).toBeGreaterThan(unpackedUnavailable ? 2 : 20);
+    expect(outcomes.filter((o) => o.partitions > 0 && !o.optimizedApart).length).toBeGreaterThan(unpackedUnavailable ? 2 : 20);
   });
 
   it('keeps every object the rule leaves whole byte-identical, and every split one equal in what the kernel sees', () => {

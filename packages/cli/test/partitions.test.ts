@@ -12,6 +12,7 @@ import { findTypes, readBpfObject, type BpfObject } from '@bpf-linker/core';
 import { LLVM_MAJORS, compileC, makeTempDir, writeSource, type LlvmMajor } from '../../linker-core/test/support/toolchain';
 import { kernelLoadUnavailable } from '../../linker-core/test/support/kernel';
 import { runCli } from './support/cli';
+import { codeDifferences } from '../../linker-core/test/support/function-code';
 
 const noKernel = kernelLoadUnavailable();
 
@@ -52,6 +53,23 @@ SEC("kprobe/do_nanosleep") int kprobe_pid(void *ctx) {
 }
 `,
 };
+
+/** Programs that share no static helper: split before optimization, each partition optimized in its worker. */
+const APART = `${HEADER}
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } hits SEC(".maps");
+char LICENSE[] SEC("license") = "GPL";
+static __attribute__((noinline)) __u32 mix(__u32 x) { return (x * 2654435761u) >> 7; }
+static __attribute__((noinline)) __u32 fold(__u32 x, __u32 n) { for (__u32 i = 0; i < 8 && i < n; i++) x ^= x << 3; return x; }
+SEC("xdp") int count_xdp(struct xdp_md *ctx) {
+  __u32 key = mix(ctx->ingress_ifindex) & 3;
+  __u64 *v = bpf_map_lookup_elem(&hits, &key);
+  if (v) __sync_fetch_and_add(v, 1);
+  return XDP_PASS;
+}
+SEC("socket") int fold_len(struct __sk_buff *skb) { return fold(skb->len, skb->protocol & 7) & 1; }
+SEC("socket") int plain_len(struct __sk_buff *skb) { return skb->len > 64; }
+SEC("xdp") int drop_queue(struct xdp_md *ctx) { return ctx->rx_queue_index == 3 ? XDP_DROP : XDP_PASS; }
+`;
 
 interface Link {
   status: number;
@@ -124,6 +142,32 @@ describe.each(LLVM_MAJORS)('partitioned code generation, clang-%i bitcode', (maj
     // The copies of lib_add: one .text function per partition that calls it.
     expect(b.programs.filter((p) => p.name === 'lib_add').length).toBe(2);
     expect(a.programs.filter((p) => p.name === 'lib_add').length).toBe(1);
+    // Split after optimization: lib_add (shared) ties most of the code into one group before it.
+    expect(split.stderr).not.toMatch(/optimized apart/);
+    // Every function's code is the one module's (copies of lib_add included).
+    expect(codeDifferences(one.bytes!, split.bytes!).differ).toEqual([]);
+  });
+
+  it('splits programs sharing no helper before optimization: every function the same code, the same verdicts', () => {
+    const apart = compileC({ major, source: writeSource(dir, 'apart.c', APART), out: join(dir, 'apart.bc'), mode: 'bc' });
+    const off = link([apart], join(dir, 'apart-off.o'), ['--partitions', 'off']);
+    const parts = link([apart], join(dir, 'apart-4.o'), ['--partitions', '4']);
+    expect(parts.status, parts.stderr).toBe(0);
+    expect(parts.stderr).toMatch(/^partitions \(ms\): \d+ on \d+ threads?, optimized apart: p0 [\d.]+\+[\d.]+ /m);
+    // No optimize stage on the main thread: the workers did it.
+    expect(parts.stderr).not.toMatch(/stage times \(ms\):.* optimize /);
+    expect(parts.partitions).toBeGreaterThanOrEqual(3);
+    expect(facts(readBpfObject(parts.bytes!))).toEqual(facts(readBpfObject(off.bytes!)));
+    expect(codeDifferences(off.bytes!, parts.bytes!)).toEqual({ differ: [], reordered: [] });
+    for (const jobs of ['1', '3']) {
+      const again = link([apart], join(dir, `apart-j${jobs}.o`), ['--partitions', '4', '--jobs', jobs]);
+      expect(Buffer.from(again.bytes!).equals(Buffer.from(parts.bytes!)), `--jobs ${jobs}`).toBe(true);
+    }
+    if (noKernel) return;
+    const [a, b] = [verify(join(dir, 'apart-off.o')), verify(join(dir, 'apart-4.o'))];
+    expect(b.btfDropped).toBe(false);
+    expect(b.programs).toEqual(a.programs);
+    expect(b.programs.filter((p) => p.accepted).length).toBe(4);
   });
 
   it.skipIf(noKernel)('gives every program the same verdict and instruction counts in the kernel, with BTF kept', () => {

@@ -92,10 +92,13 @@ export function formatTimings(timings: StageTimings): string {
 /**
  * `--timings` of a partitioned link, a second line: `partitions (ms): 9 on 2 threads: p0 120.3 (4 functions), …`
  * (each partition's code generation in its worker; `codegen` above is their wall time together).
+ * Split before optimization, each partition's optimization comes first:
+ * `partitions (ms): 8 on 2 threads, optimized apart: p0 95.1+180.2 (525 functions), …`.
  */
 export function formatPartitionTimings(p: Partitioning): string {
-  const parts = p.partitions.map((x) => `p${x.index} ${x.codegenMs.toFixed(1)} (${x.functions} functions)`);
-  return `partitions (ms): ${p.partitions.length} on ${p.jobs} thread${p.jobs === 1 ? '' : 's'}: ${parts.join(', ')}\n`;
+  const parts = p.partitions.map((x) => `p${x.index} ${x.optimizeMs !== undefined ? `${x.optimizeMs.toFixed(1)}+` : ''}${x.codegenMs.toFixed(1)} (${x.functions} functions)`);
+  const apart = p.optimizedInPartitions ? ', optimized apart' : '';
+  return `partitions (ms): ${p.partitions.length} on ${p.jobs} thread${p.jobs === 1 ? '' : 's'}${apart}: ${parts.join(', ')}\n`;
 }
 
 function orderedTimings(timings: StageTimings): Record<string, number> {

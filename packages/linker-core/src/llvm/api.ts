@@ -83,6 +83,9 @@ export interface LlvmApi {
   LLVMVerifyModule(m: ModuleRef, action: number, msg: Out<CStringRef>): number;
   LLVMDeleteFunction(f: ValueRef): void;
   LLVMDeleteGlobal(g: ValueRef): void;
+  LLVMAddGlobal(m: ModuleRef, type: TypeRef, name: string): ValueRef;
+  LLVMConstArray2(elementType: TypeRef, values: ValueRef[], count: number): ValueRef;
+  LLVMSetSection(v: ValueRef, section: string): void;
   LLVMGetInitializer(g: ValueRef): ValueRef | null;
   /** NULL makes the variable a declaration. */
   LLVMSetInitializer(g: ValueRef, init: ValueRef | null): void;
@@ -325,6 +328,9 @@ const DECLARATIONS: Record<keyof LlvmApi, string> = {
   LLVMVerifyModule: 'int LLVMVerifyModule(void *m, int action, _Out_ void **msg)',
   LLVMDeleteFunction: 'void LLVMDeleteFunction(void *f)',
   LLVMDeleteGlobal: 'void LLVMDeleteGlobal(void *g)',
+  LLVMAddGlobal: 'void *LLVMAddGlobal(void *m, void *type, const char *name)',
+  LLVMConstArray2: 'void *LLVMConstArray2(void *elementType, void **values, uint64_t count)',
+  LLVMSetSection: 'void LLVMSetSection(void *v, const char *section)',
   LLVMGetInitializer: 'void *LLVMGetInitializer(void *g)',
   LLVMSetInitializer: 'void LLVMSetInitializer(void *g, void *init)',
   LLVMIsGlobalConstant: 'int LLVMIsGlobalConstant(void *g)',
@@ -553,6 +559,24 @@ export function exitImmediately(code: number): never {
   libcExit ??= koffi.load('libc.so.6').func('void _exit(int code)') as (code: number) => void;
   libcExit(code);
   throw new Error('unreachable: _exit returned');
+}
+
+let libcTrim: ((pad: number) => number) | null | undefined;
+
+/**
+ * Gives the pages of freed memory back to the system (glibc `malloc_trim`): memory freed in the
+ * middle of the heap (a disposed module's) stays in the process otherwise, while other threads,
+ * with heaps of their own, grow. Does nothing where there is no glibc.
+ */
+export function returnFreedMemory(): void {
+  if (libcTrim === undefined) {
+    try {
+      libcTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as (pad: number) => number;
+    } catch {
+      libcTrim = null;
+    }
+  }
+  libcTrim?.(0);
 }
 
 interface Libc {

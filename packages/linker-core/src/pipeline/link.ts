@@ -13,9 +13,10 @@ import { silentLogger, type Logger } from '../log';
 import type { LinkOptions, OutputKind } from '../options';
 import { LlvmContext, type LlvmDiagnostic } from '../llvm/context';
 import { libraryName, setGlobalOptions, type LlvmLibrary } from '../llvm/library';
-import { CodegenError } from '../llvm/codegen-workers';
+import { returnFreedMemory } from '../llvm/api';
+import { CodegenError, type ModuleSymbol } from '../llvm/codegen-workers';
 import { compileUnits } from '../llvm/debug-info';
-import { LlvmCallError, moduleTriple, printModule } from '../llvm/module';
+import { LlvmCallError, moduleTriple, parseBitcode, printModule } from '../llvm/module';
 import { checkLlvmArgs } from '../llvm/options-check';
 import { createTargetMachine } from '../llvm/target';
 import { formatVersion, type ModuleRef } from '../llvm/types';
@@ -29,15 +30,15 @@ import { canExpandMemcpyInOrder, definedLibcalls, unsupportedLibcall } from './m
 import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
-import { optimize } from './optimize';
-import { planPartitions, type PartitionDecision } from './partition';
+import { optimize, passPipeline } from './optimize';
+import { planPartitions, type PartitionDecision, type PartitionStage } from './partition';
 import { defaultJobs, generatePartitioned, type Partitioning } from './partitioned-codegen';
 import { MergeError, canMergeObjects } from './merge-objects';
 import { selectMembers } from './select-members';
-import { undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
+import { undefinedAcross, undefinedReferences, undefinedSymbolsError } from './undefined-symbols';
 import { useVerifiableBuiltins } from './verifiable-builtins';
 import { checkOutputs, writeFileAtomically, type RunFiles } from './output';
-import { InputDefinitions, type LinkReport } from './report';
+import { InputDefinitions, definitionsOf, moduleDefinitions, type LinkReport } from './report';
 import { chooseTarget, cpuFromInputs, readInputTarget, type InputTarget, type TargetChoice } from './target-cpu';
 import { StageTimer, type StageTimings } from './timings';
 
@@ -232,24 +233,59 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
       const coreReport = core ? timer.run('core', () => rewriteCoreAccesses(ctx, m, core, logger)) : undefined;
       const linked = `the module linked from ${describeInputs(units.map((u) => describeOrigin(u.origin.file, u.origin.member)))}`;
       const native = { library: libraryName(lib), file: linked, ...compileLimit(units) };
-      timer.run('optimize', () => {
-        try {
-          crashStep({ step: 'optimizing', ...native }, () => optimize(lib, m, tm, options.optLevel));
-        } catch (e) {
-          llvmFailure('PASSES_FAILED', 'LLVMRunPasses failed')(e);
-        }
-      });
-      dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
-      // An object (or its assembly) is the end product: everything it refers to must be there.
-      if (!options.allowUndefined && (options.emit === 'obj' || options.emit === 'asm')) {
-        const missing = undefinedReferences(lib, m);
-        if (missing.length > 0) throw undefinedSymbolsError(missing, units);
+      // A big module whose programs share no static helper is split before optimization, and its
+      // partitions are optimized in parallel too; any other is optimized whole (and may be split
+      // after that, helpers copied). --dump-module wants the optimized module whole.
+      const early: PartitionDecision =
+        options.emit === 'obj' && options.dumpModule === undefined
+          ? timer.run('partition', () => decidePartitions(lib, m, options, 'before-optimization'))
+          : { split: false, reason: options.emit === 'obj' ? '--dump-module' : `--emit ${options.emit}` };
+      let report: LinkReport | undefined;
+      const reportFacts = { exportMode: exports.mode, internalized, skipped, target, core: coreReport };
+      const checkUndefined = (missing: () => string[]) => {
+        // An object (or its assembly) is the end product: everything it refers to must be there.
+        if (options.allowUndefined || (options.emit !== 'obj' && options.emit !== 'asm')) return;
+        const names = missing();
+        if (names.length > 0) throw undefinedSymbolsError(names, units);
+      };
+      let decision = early;
+      if (!early.split) {
+        timer.run('optimize', () => {
+          try {
+            crashStep({ step: 'optimizing', ...native }, () => optimize(lib, m, tm, options.optLevel));
+          } catch (e) {
+            llvmFailure('PASSES_FAILED', 'LLVMRunPasses failed')(e);
+          }
+        });
+        dumpModule(options.dumpModule, 'post-opt.ll', () => printModule(lib, m));
+        checkUndefined(() => undefinedReferences(lib, m));
+        // Before code generation, which may still change the IR of a single module.
+        report = definitions?.report(moduleDefinitions(lib, m), reportFacts);
+        decision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options, 'after-optimization')) : { split: false, reason: `--emit ${options.emit}` };
+        // Say why it was not split before optimization (usually: the programs share helpers).
+        if (decision.split) decision = { ...decision, reason: `${decision.reason}; after optimization (before it: ${early.reason})` };
       }
-      // Before code generation, which may still change the IR of a single module.
-      const report = definitions?.report(m, { exportMode: exports.mode, internalized, skipped, target, core: coreReport });
-      let decision: PartitionDecision = options.emit === 'obj' ? timer.run('partition', () => decidePartitions(lib, m, options)) : { split: false, reason: `--emit ${options.emit}` };
       logger.debug(`partitions: ${decision.split ? 'split' : 'one module'} (${decision.reason})`);
       let partitioning: Partitioning | undefined;
+      let symbols: ModuleSymbol[] | undefined;
+      /** The module read back from bitcode (after its memory was released), optimized if it was not, as one object. */
+      const oneModuleFrom = (bitcode: Uint8Array, optimizeFirst: boolean): Uint8Array => {
+        const again = new LlvmContext(lib, (d) => {
+          ctx.diagnostics.push(d);
+          logDiagnostic(logger, d, definedBuiltins);
+        });
+        try {
+          const whole = parseBitcode(again, bitcode, 'the linked module');
+          try {
+            if (optimizeFirst) timer.run('optimize', () => optimize(lib, whole, tm, options.optLevel));
+            return timer.run('codegen', () => emit(lib, whole, tm, options.emit));
+          } finally {
+            lib.api.LLVMDisposeModule(whole);
+          }
+        } finally {
+          again.dispose();
+        }
+      };
       const bytes = (() => {
         try {
           // On worker threads a fatal LLVM error aborts the process (see llvm/codegen-workers.ts): the
@@ -257,27 +293,41 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
           const hint = decision.split
             ? "LLVM stopped with a fatal error while generating a partition (its message is above): usually a program LLVM cannot compile for BPF (a jump beyond 16-bit offsets: try --cpu v4); --partitions off reports it as the link's error"
             : undefined;
+          const optimizing = decision.split && decision.plan.stage === 'before-optimization';
+          const step = optimizing ? { step: 'optimizing and generating code for', ...native, limitMs: native.limitMs * 2 } : { step: 'generating code for', ...native };
           // The BPF backend reads BTF line text relative to the working directory (see inSourceRoot):
           // partitions are generated on worker threads of this process, which share it.
-          return crashStep({ step: 'generating code for', ...native, ...(hint && { hint }) }, () => inSourceRoot(options.sourceRoot, () => {
+          return crashStep({ ...step, ...(hint && { hint }) }, () => inSourceRoot(options.sourceRoot, () => {
             if (!decision.split) return timer.run('codegen', () => emit(lib, m, tm, options.emit));
             const jobs = options.jobs ?? defaultJobs();
             let out: ReturnType<typeof generatePartitioned>;
+            // The partitions are built from the module's bitcode, and the module is only needed
+            // again if the merge fails: it is kept as bitcode, and its memory (the module and the
+            // link's context) is given back before the workers need theirs.
+            let kept: Uint8Array | undefined;
+            const release = (bitcode: Uint8Array) => {
+              kept = bitcode;
+              lib.api.LLVMDisposeModule(m);
+              module = undefined;
+              ctx.dispose();
+              returnFreedMemory();
+            };
             try {
-              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer);
+              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer, optimizing ? passPipeline(options.optLevel) : undefined, release);
             } catch (e) {
-              if (!(e instanceof MergeError)) throw e;
+              if (!(e instanceof MergeError) || kept === undefined) throw e;
               // Partitions are only a faster way to the same object: one module it is.
               decision = { split: false, reason: `${decision.reason}; merging failed (${e.message}), so one module` };
               if (typeof options.partitions === 'number') logger.warn(`partitions: ${decision.reason}`);
               else logger.debug(`partitions: ${decision.reason}`);
-              return timer.run('codegen', () => emit(lib, m, tm, options.emit));
+              return oneModuleFrom(kept, optimizing);
             }
             for (const d of out.diagnostics) {
               ctx.diagnostics.push(d);
               logDiagnostic(logger, d, definedBuiltins);
             }
             partitioning = out.partitioning;
+            symbols = out.symbols;
             return out.bytes;
           }));
         } catch (e) {
@@ -285,6 +335,12 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
           return llvmFailure('EMIT_FAILED', 'code generation failed')(e);
         }
       })();
+      // Optimized apart, the partitions tell what is left after optimization.
+      if (symbols !== undefined) {
+        const all = symbols;
+        checkUndefined(() => undefinedAcross(all));
+        report = definitions?.report(definitionsOf(all), reportFacts);
+      }
       if (report) report.partitions = { split: partitioning !== undefined, reason: decision.reason, ...(partitioning && { details: partitioning }) };
 
       const errors = ctx.diagnostics.filter((d) => d.level === 'error' && !isIgnoredDiagnostic(d, definedBuiltins));
@@ -373,7 +429,7 @@ function isDirectory(path: string): boolean {
  * Whether to split: only objects, only when libbpf's linker is there to merge (an explicit count
  * without it is an error, `auto` quietly keeps one module), and only as planPartitions allows.
  */
-function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions): PartitionDecision {
+function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions, stage: PartitionStage): PartitionDecision {
   const setting = options.partitions ?? 'auto';
   if (setting === 'off') return { split: false, reason: '--partitions off' };
   // libbpf's linker needs BTF in every object it merges; without debug info, code generation
@@ -382,7 +438,7 @@ function decidePartitions(lib: LlvmLibrary, m: ModuleRef, options: LinkOptions):
   // libbpf's linker merges objects of the host's byte order only.
   const bigEndian = lib.api.LLVMGetDataLayoutStr(m).startsWith('E');
   if (bigEndian !== (endianness() === 'BE')) return { split: false, reason: `libbpf's linker cannot merge ${bigEndian ? 'big' : 'little'}-endian objects on this ${endianness() === 'BE' ? 'big' : 'little'}-endian host` };
-  const decision = planPartitions(lib, m, setting);
+  const decision = planPartitions(lib, m, setting, stage);
   if (decision.split && !canMergeObjects()) {
     if (setting === 'auto') return { split: false, reason: 'auto: libbpf (bpf_linker__new) is not available to merge partitions' };
     throw new LinkError('LIBBPF_NOT_FOUND', `--partitions ${setting} needs libbpf's static linker (bpf_linker__new) to merge the partitions, and it cannot be loaded`, {

@@ -24,9 +24,21 @@
  * - every partition drops `llvm.used`/`llvm.compiler.used` (clang's SEC() marks each program
  *   `used`), so an internal value they keep belongs to the data partition; a partition keeps
  *   exactly the definitions assigned to it (no globaldce needed), and no unused declaration.
+ *
+ * Before optimization (each partition then optimized on its own, in parallel), a partition must
+ * give the optimizer exactly what the whole module gives it about every function it holds, so the
+ * code is the same. Two more rules make that so:
+ * - no static helper is copied: the groups that reach one share a partition, so the inliner,
+ *   IPSCCP and dead-argument elimination see all of its callers (a copy with fewer callers is
+ *   inlined or specialized differently);
+ * - the users of a non-local constant share the data partition, where its initializer is (loads
+ *   from a definition fold, from an extern they do not).
+ * The used lists are kept there, filtered to the partition's definitions. Typical programs share
+ * helpers, so this split often finds one group: the link then optimizes one module and splits it
+ * afterwards (link.ts).
  */
 import type { LlvmLibrary } from '../llvm/library';
-import type { LlvmContext } from '../llvm/context';
+import { LlvmContext } from '../llvm/context';
 import { LlvmCallError, functions, globalAliases, globalVariables, isDeclaration, moduleInlineAsm, parseBitcodeLazily, sectionOf, valueName, writeBitcode } from '../llvm/module';
 import { Linkage, type ModuleRef, type UseRef, type ValueRef } from '../llvm/types';
 
@@ -34,11 +46,13 @@ import { Linkage, type ModuleRef, type UseRef, type ValueRef } from '../llvm/typ
 export type PartitionSetting = 'off' | 'auto' | number;
 
 /**
- * Below this many basic blocks in defined functions, `auto` keeps one module: splitting, worker
- * start and the merge cost about 100-150 ms, which the quadratic BTF term only exceeds in bigger
- * modules (bench/: codegen with BTF of 25 programs of 21 functions takes ~300 ms).
+ * Below this many basic blocks in defined functions, `auto` keeps one module. Measured on the
+ * bench's programs (bench/ case p, 2 cores): splitting costs about 60 ms (workers, merge) and
+ * breaks even near 300 blocks; at 550 blocks (25 programs of 21 functions) a split link takes
+ * 0.8x of one module's time when the partitions are optimized apart and 0.85-0.9x when helpers
+ * are shared (split after optimization).
  */
-export const AUTO_MIN_BLOCKS = 3000;
+export const AUTO_MIN_BLOCKS = 500;
 /** Blocks per partition aimed at by `auto`, and its bounds: 8-16 partitions measured best on 200-400 programs. */
 const AUTO_BLOCKS_PER_PARTITION = 600;
 const AUTO_MAX_PARTITIONS = 16;
@@ -60,9 +74,13 @@ export interface PartitionPlan {
   partitions: PartitionSummary[];
   /** Per partition: indexes (module order) of the functions and variables it defines. */
   members: { functions: Set<number>; variables: Set<number> }[];
-  /** Static helpers copied into more than one partition. */
+  /** Static helpers copied into more than one partition (never before optimization). */
   duplicated: string[];
+  stage: PartitionStage;
 }
+
+/** When the module is split: after optimization (helpers may be copied), or before it (partitions are optimized on their own). */
+export type PartitionStage = 'after-optimization' | 'before-optimization';
 
 export type PartitionDecision = { split: true; plan: PartitionPlan; reason: string } | { split: false; reason: string };
 
@@ -141,7 +159,7 @@ function referrers(lib: LlvmLibrary, globals: ValueRef[]): Map<ValueRef, Set<Val
 }
 
 /** Decides whether and how to split; never splits what it cannot split safely. */
-export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: PartitionSetting): PartitionDecision {
+export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: PartitionSetting, stage: PartitionStage = 'after-optimization'): PartitionDecision {
   const { api } = lib;
   if (setting === 'off') return { split: false, reason: '--partitions off' };
   if (globalAliases(lib, m).next().done !== true) return { split: false, reason: 'the module has global aliases' };
@@ -240,6 +258,16 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
     const init = api.LLVMGetInitializer(vars[i]);
     if (init !== null && api.LLVMIsNull(init) === 0) joinAll(nodesReaching(vars[i], new Set()), DATA);
   }
+  if (stage === 'before-optimization') {
+    // One copy of each static helper: every group reaching it shares a partition.
+    fns.forEach((f, i) => {
+      if (defined[i] && local(f)) joinAll(nodesReaching(f, new Set()));
+    });
+    // A non-local constant's initializer is seen where it is defined: its users join it there.
+    vars.forEach((g, i) => {
+      if (varNode.get(i) === DATA && !appending(g) && api.LLVMIsGlobalConstant(g) !== 0) joinAll(nodesReaching(g, new Set()), DATA);
+    });
+  }
   for (const v of listedInternals) {
     const vi = varIndex.get(v);
     if (vi !== undefined) uf.union(DATA, varNode.get(vi)!);
@@ -332,8 +360,45 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
   if (partitions.filter((p) => p.functions > 0).length < 2) {
     return { split: false, reason: 'all functions fall into one partition' };
   }
+  // Without copies, shared helpers can tie most of the code into one group: then the one
+  // partition holding it would be optimized and generated alone, and optimizing the whole module
+  // and splitting it afterwards (copying helpers) is faster.
+  const biggest = Math.max(...partitions.map((p) => p.blocks));
+  const coded = partitions.reduce((sum, p) => sum + p.blocks, 0);
+  if (stage === 'before-optimization' && biggest * 2 > coded) {
+    return { split: false, reason: `one partition would hold ${Math.round((biggest / coded) * 100)}% of the code (its programs share static helpers)` };
+  }
   const why = setting === 'auto' ? `auto: ${totalBlocks} basic blocks (threshold ${AUTO_MIN_BLOCKS})` : `--partitions ${setting}`;
-  return { split: true, plan: { partitions, members, duplicated }, reason: `${why}; ${partitions.length} partitions of ${codeGroups} independent groups` };
+  const optimized = stage === 'before-optimization' ? ', optimized in parallel' : '';
+  return { split: true, plan: { partitions, members, duplicated, stage }, reason: `${why}; ${partitions.length} partitions of ${codeGroups} independent groups${optimized}` };
+}
+
+const USED_LISTS = new Set(['llvm.used', 'llvm.compiler.used']);
+
+/**
+ * Replaces a used list (`[N x ptr]`, appending linkage) by one of the entries naming `keep`; the
+ * list goes when none is left. The array's type changes with its length, so it is a new global.
+ */
+function filterUsedList(lib: LlvmLibrary, m: ModuleRef, list: ValueRef, keep: ReadonlySet<ValueRef>): void {
+  const { api } = lib;
+  const init = api.LLVMGetInitializer(list);
+  const entries: ValueRef[] = [];
+  const count = init === null ? 0 : api.LLVMGetNumOperands(init);
+  for (let i = 0; i < count; i++) {
+    const entry = api.LLVMGetOperand(init!, i)!;
+    // An entry is the global itself, or a cast of it (another address space).
+    const target = api.LLVMIsAGlobalValue(entry) !== null ? entry : api.LLVMIsAConstantExpr(entry) !== null ? api.LLVMGetOperand(entry, 0) : null;
+    if (target !== null && keep.has(target)) entries.push(entry);
+  }
+  const name = valueName(lib, list);
+  const section = sectionOf(lib, list);
+  api.LLVMDeleteGlobal(list);
+  if (entries.length === 0) return;
+  const elementType = api.LLVMTypeOf(entries[0]);
+  const replacement = api.LLVMAddGlobal(m, api.LLVMArrayType2(elementType, entries.length), name);
+  api.LLVMSetInitializer(replacement, api.LLVMConstArray2(elementType, entries, entries.length));
+  api.LLVMSetLinkage(replacement, Linkage.Appending);
+  if (section !== undefined) api.LLVMSetSection(replacement, section);
 }
 
 /** The internal functions a function's code (or a variable's initializer) refers to. */
@@ -362,7 +427,18 @@ function internalCallees(
  * referred to. Far cheaper than cloning the whole module per partition. (The worker generates
  * it without DWARF, which the merge would drop: llvm/codegen-workers.ts.)
  */
-export function partitionBitcode(ctx: LlvmContext, moduleBitcode: Uint8Array, plan: PartitionPlan, index: number): Uint8Array {
+export function partitionBitcode(lib: LlvmLibrary, moduleBitcode: Uint8Array, plan: PartitionPlan, index: number): Uint8Array {
+  // A context of its own, gone with the partition: every read of the module makes new distinct
+  // metadata (the debug info), which a context keeps until it is disposed.
+  const ctx = new LlvmContext(lib);
+  try {
+    return buildPartition(ctx, moduleBitcode, plan, index);
+  } finally {
+    ctx.dispose();
+  }
+}
+
+function buildPartition(ctx: LlvmContext, moduleBitcode: Uint8Array, plan: PartitionPlan, index: number): Uint8Array {
   const lib = ctx.lib;
   const { api } = lib;
   const keep = plan.members[index];
@@ -374,10 +450,11 @@ export function partitionBitcode(ctx: LlvmContext, moduleBitcode: Uint8Array, pl
     const fns = [...functions(lib, source)];
     const vars = [...globalVariables(lib, source)];
     const doomed: ValueRef[] = [];
+    const usedLists: ValueRef[] = [];
     vars.forEach((g, i) => {
       if (isDeclaration(lib, g)) return;
       const linkage = api.LLVMGetLinkage(g);
-      if (linkage === Linkage.Appending) doomed.push(g);
+      if (linkage === Linkage.Appending) (plan.stage === 'before-optimization' && USED_LISTS.has(valueName(lib, g)) ? usedLists : doomed).push(g);
       else if (keep.variables.has(i)) return;
       else if (LOCAL.has(linkage)) doomed.push(g);
       else {
@@ -389,6 +466,10 @@ export function partitionBitcode(ctx: LlvmContext, moduleBitcode: Uint8Array, pl
     fns.forEach((f, i) => {
       if (!isDeclaration(lib, f) && !keep.functions.has(i)) doomed.push(f);
     });
+    // Before optimization the used lists still matter (what the optimizer may delete or change):
+    // each keeps the entries this partition defines.
+    const defines = new Set<ValueRef>([...fns.filter((_, i) => keep.functions.has(i)), ...vars.filter((_, i) => keep.variables.has(i))]);
+    for (const list of usedLists) filterUsedList(lib, source, list, defines);
     // Only other doomed values refer to them (bodies not read yet refer to nothing): cut every
     // reference first, then delete.
     for (const v of doomed) api.LLVMReplaceAllUsesWith(v, api.LLVMGetPoison(api.LLVMTypeOf(v)));

@@ -2,10 +2,11 @@
  * Stage: code generation of a big module as partitions (pipeline/partition.ts), generated in
  * parallel on worker threads (llvm/codegen-workers.ts) and merged by libbpf's linker
  * (pipeline/merge-objects.ts). The merge order is the partition order, whatever `jobs` is, so the
- * output is the same bytes for any number of jobs.
+ * output is the same bytes for any number of jobs. A plan made before optimization has each
+ * partition optimized in its worker too, with the link's own pipeline.
  */
 import { availableParallelism } from 'node:os';
-import { generateObjectsInWorkers, type CodegenTarget } from '../llvm/codegen-workers';
+import { generateObjectsInWorkers, type CodegenTarget, type ModuleSymbol } from '../llvm/codegen-workers';
 import type { LlvmContext, LlvmDiagnostic } from '../llvm/context';
 import { writeBitcode } from '../llvm/module';
 import type { ModuleRef } from '../llvm/types';
@@ -19,9 +20,11 @@ export interface Partitioning {
   reason: string;
   /** Worker threads used for code generation. */
   jobs: number;
-  partitions: (PartitionSummary & { codegenMs: number; objectBytes: number })[];
+  partitions: (PartitionSummary & { codegenMs: number; optimizeMs?: number; objectBytes: number })[];
   /** Static helpers copied into more than one partition. */
   duplicated: string[];
+  /** Split before optimization: each partition was optimized on its own (`optimizeMs`). */
+  optimizedInPartitions: boolean;
 }
 
 /** `--jobs` default: every core the process may use. */
@@ -37,29 +40,45 @@ export function generatePartitioned(
   reason: string,
   jobs: number,
   timer: StageTimer,
-): { bytes: Uint8Array; partitioning: Partitioning; diagnostics: LlvmDiagnostic[] } {
+  /** With a plan made before optimization: the link's optimization pipeline, run in each worker. */
+  passes: string | undefined,
+  /** Called with the module as bitcode, from which the partitions are built: the module is not read after that. */
+  release?: (moduleBitcode: Uint8Array) => void,
+): { bytes: Uint8Array; partitioning: Partitioning; diagnostics: LlvmDiagnostic[]; symbols?: ModuleSymbol[] } {
   const lib = ctx.lib;
+  const optimizing = plan.stage === 'before-optimization';
+  if (optimizing !== (passes !== undefined)) throw new Error(`a plan made ${plan.stage.replace('-', ' ')} needs ${optimizing ? 'the' : 'no'} optimization pipeline`);
   // Partitions are built here while the workers generate code for the ones already built:
-  // `partition` is the time spent building them, `codegen` the rest of the wait for the objects.
+  // `partition` is the time spent building them, `codegen` the rest of the wait for the objects
+  // (their optimization included, before optimization).
   const results = timer.run('codegen', () => {
     const whole = timer.run('partition', () => writeBitcode(lib, m));
+    release?.(whole);
     return generateObjectsInWorkers(
       lib,
       target,
       plan.partitions.length,
-      (i) => timer.run('partition', () => ({ name: `partition-${i}`, bitcode: partitionBitcode(ctx, whole, plan, i) })),
+      (i) => timer.run('partition', () => ({ name: `partition-${i}`, bitcode: partitionBitcode(lib, whole, plan, i), ...(passes !== undefined && { passes }) })),
       jobs,
     );
   });
   const bytes = timer.run('merge', () => mergeObjects(results.map((r) => r.object)));
+  const round = (ms: number) => Math.round(ms * 10) / 10;
   return {
     bytes,
     diagnostics: results.flatMap((r) => r.diagnostics),
+    ...(optimizing && { symbols: results.flatMap((r) => r.symbols ?? []) }),
     partitioning: {
       reason,
       jobs: Math.min(jobs, plan.partitions.length),
-      partitions: plan.partitions.map((p, i) => ({ ...p, codegenMs: Math.round(results[i].ms * 10) / 10, objectBytes: results[i].object.length })),
+      partitions: plan.partitions.map((p, i) => ({
+        ...p,
+        ...(optimizing && { optimizeMs: round(results[i].optimizeMs) }),
+        codegenMs: round(results[i].ms - results[i].optimizeMs),
+        objectBytes: results[i].object.length,
+      })),
       duplicated: plan.duplicated,
+      optimizedInPartitions: optimizing,
     },
   };
 }

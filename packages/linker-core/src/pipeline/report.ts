@@ -47,6 +47,13 @@ export function moduleDefinitions(lib: LlvmLibrary, m: ModuleRef): ModuleDefinit
   return out;
 }
 
+/** moduleDefinitions, from the symbols of modules optimized on worker threads (no aliases there). */
+export function definitionsOf(symbols: readonly { name: string; function: boolean; declaration: boolean; linkage: number }[]): ModuleDefinition[] {
+  return symbols
+    .filter((s) => !s.declaration && s.linkage !== Linkage.AvailableExternally && s.name !== '' && !s.name.startsWith('llvm.'))
+    .map((s) => ({ name: s.name, kind: s.function ? 'function' : 'variable', linkage: s.linkage }));
+}
+
 interface Definer {
   origin: InputOrigin;
   kind: SymbolKind;
@@ -82,8 +89,9 @@ export class InputDefinitions {
   }
 
   /** The report, given the output module after optimization and what the linker internalized. */
-  report(output: ModuleRef, facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[]; target: TargetChoice; core?: CoreReport }): LinkReport {
-    const remaining = new Map(moduleDefinitions(this.lib, output).map((d) => [d.name, d]));
+  /** `output`: the optimized module's definitions (moduleDefinitions, or definitionsOf for partitions optimized apart). */
+  report(output: readonly ModuleDefinition[], facts: { exportMode: ExportMode; internalized: string[]; skipped: SkippedInput[]; target: TargetChoice; core?: CoreReport }): LinkReport {
+    const remaining = new Map(output.map((d) => [d.name, d]));
     const internalized = new Set(facts.internalized);
     const symbols: LinkReportSymbol[] = [];
     for (const [name, definer] of this.definers) {

@@ -18,18 +18,35 @@ import { Linkage, type ModuleRef } from '../llvm/types';
 
 const KERNEL_EXTERN_SECTIONS = new Set(['.ksyms', '.kconfig']);
 
+/** A declaration something refers to that must be defined by an input. */
+function mustBeDefined(name: string, linkage: number, section: string | undefined): boolean {
+  if (name === '' || name.startsWith('llvm.')) return false;
+  if (linkage === Linkage.ExternalWeak) return false;
+  return !KERNEL_EXTERN_SECTIONS.has(section ?? '');
+}
+
 /** Names the module refers to and nothing defines, in module order. */
 export function undefinedReferences(lib: LlvmLibrary, m: ModuleRef): string[] {
   const names: string[] = [];
   for (const v of [...functions(lib, m), ...globalVariables(lib, m)]) {
     if (!isDeclaration(lib, v) || lib.api.LLVMGetFirstUse(v) === null) continue;
     const name = valueName(lib, v);
-    if (name === '' || name.startsWith('llvm.')) continue;
-    if (lib.api.LLVMGetLinkage(v) === Linkage.ExternalWeak) continue;
-    if (KERNEL_EXTERN_SECTIONS.has(sectionOf(lib, v) ?? '')) continue;
-    names.push(name);
+    if (mustBeDefined(name, lib.api.LLVMGetLinkage(v), sectionOf(lib, v))) names.push(name);
   }
   return names;
+}
+
+/**
+ * undefinedReferences over modules optimized apart (partitions): a name one of them refers to and
+ * none defines, in partition order.
+ */
+export function undefinedAcross(symbols: readonly { name: string; declaration: boolean; used: boolean; linkage: number; section?: string }[]): string[] {
+  const defined = new Set(symbols.filter((s) => !s.declaration).map((s) => s.name));
+  const names = new Set<string>();
+  for (const s of symbols) {
+    if (s.declaration && s.used && !defined.has(s.name) && mustBeDefined(s.name, s.linkage, s.section)) names.add(s.name);
+  }
+  return [...names];
 }
 
 /** What each bitcode input refers to without defining (its symbol table), read once. */

@@ -24,11 +24,19 @@ const CASES: Record<string, string> = {
   // clang lists a static with a section attribute in llvm.compiler.used: it stays in partition 0, with its user.
   listedStatic: `${H}static int counted SEC(".data.custom") = 2;\n${XDP('a', 'counted++; return counted;')}${XDP('b', 'return 1;')}${XDP('c', 'return 0;')}`,
   // A prog array initialized with a program: the map's users and the program stay with the map.
+  // a and b call one static helper; c-f are on their own: split before optimization, the helper not copied.
+  sharedHelper: `${H}static __attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n${XDP('a', 'return helper(ctx->ingress_ifindex);')}${XDP('b', 'return helper(ctx->rx_queue_index);')}${XDP('c', 'return 1;')}${XDP('d', 'return ctx->ingress_ifindex + 4;')}${XDP('e', 'return 5;')}${XDP('f', 'return ctx->rx_queue_index & 6;')}`,
+  // Every program calls the helper: one group before optimization, so it is split after it, helper copied.
+  helperEverywhere: `${H}static __attribute__((noinline)) int helper(int x) { return x * 3 + 1; }\n${XDP('a', 'return helper(ctx->ingress_ifindex);')}${XDP('b', 'return helper(ctx->rx_queue_index);')}${XDP('c', 'return helper(2);')}`,
+  // A non-static constant is folded where it is defined: its user joins the data partition.
+  constant: `${H}const int table[4] = { 3, 5, 7, 9 };\n${XDP('a', 'return table[ctx->ingress_ifindex & 3];')}${XDP('b', 'return 1;')}${XDP('c', 'return 2;')}${XDP('d', 'return table[ctx->rx_queue_index & 3];')}`,
+  // A reference optimization removes (an unused function, internalized) and one it keeps.
+  undefinedRefs: `${H}int missing_kept(int x);\nint missing_dropped(int x);\nint unused(int x) { return missing_dropped(x); }\n${XDP('a', 'return missing_kept(ctx->ingress_ifindex);')}${XDP('b', 'return 1;')}${XDP('c', 'return 2;')}`,
   progArray: `${H}int tail(struct xdp_md *ctx);\nstruct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 2); __type(key, __u32); __array(values, int (void *)); } jumps SEC(".maps") = { .values = { [0] = (void *)&tail } };\nSEC("xdp") int tail(struct xdp_md *ctx) { return 1; }\n${XDP('entry', 'bpf_tail_call(ctx, &jumps, 0); return 2;')}${XDP('other', 'return 3;')}`,
 };
 
-function link(input: string, partitions: 'auto' | number): LinkResult {
-  return linkSync(defaultLinkOptions({ inputs: [input], btf: true, partitions }), { report: true });
+function link(input: string, partitions: 'auto' | number | 'off', more: Partial<ReturnType<typeof defaultLinkOptions>> = {}): LinkResult {
+  return linkSync(defaultLinkOptions({ inputs: [input], btf: true, partitions, ...more }), { report: true });
 }
 
 /** The partition holding each root. */
@@ -93,6 +101,55 @@ describe.each(LLVM_MAJORS)('the partitioning rule (clang-%i bitcode)', (major: L
   it('keeps a small link one module under auto, and says why', () => {
     const r = link(bc.staticVariable, 'auto');
     expect(r.partitioning).toBeUndefined();
-    expect(r.partitionDecision).toMatch(/^auto: \d+ basic blocks, below the threshold of 3000$/);
+    expect(r.partitionDecision).toMatch(/^auto: \d+ basic blocks, below the threshold of 500$/);
+  });
+
+  it('splits before optimization when no static helper is shared across groups: the helper stays one, with both callers', () => {
+    const r = link(bc.sharedHelper, 4);
+    expect(r.partitioning?.optimizedInPartitions).toBe(true);
+    expect(r.partitionDecision).toMatch(/optimized in parallel$/);
+    const at = partitionOf(r);
+    expect(at.a).toBe(at.b);
+    expect(r.partitioning!.duplicated).toEqual([]);
+    // Each partition was optimized in its worker.
+    expect(r.partitioning!.partitions.every((p) => p.optimizeMs !== undefined && p.optimizeMs > 0)).toBe(true);
+    // The stages say where the time went: no optimize stage on this thread.
+    expect(r.timings.optimize).toBeUndefined();
+  });
+
+  it('splits after optimization, copying the helper, when it ties the programs into one group, and says why', () => {
+    const r = link(bc.helperEverywhere, 4);
+    expect(r.partitioning?.optimizedInPartitions).toBe(false);
+    expect(r.partitioning!.duplicated).toEqual(['helper']);
+    expect(r.partitionDecision).toMatch(/; after optimization \(before it: .*(one partition would hold \d+% of the code|all functions fall into one partition|cannot be separated).*\)$/);
+    expect(r.timings.optimize).toBeGreaterThan(0);
+  });
+
+  it('puts the user of a non-static constant in the data partition before optimization (loads from it fold there)', () => {
+    const r = link(bc.constant, 4);
+    expect(r.partitioning?.optimizedInPartitions).toBe(true);
+    const at = partitionOf(r);
+    expect([at.a, at.d]).toEqual([0, 0]);
+    expect(at.b).not.toBe(0);
+  });
+
+  it('checks undefined symbols after each partition is optimized: a reference optimization removes is no error, a kept one is', () => {
+    const exports = ['a', 'b', 'c', 'LICENSE'];
+    const failed = (() => {
+      try {
+        link(bc.undefinedRefs, 4, { exports });
+        return undefined;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    })();
+    expect(failed?.code).toBe('UNDEFINED_SYMBOL');
+    expect(failed?.message).toMatch(/^undefined symbol: 'missing_kept' \(referenced by .*undefinedRefs\.bc\): no input defines it$/);
+    // --allow-undefined: the same split link goes through, and its report matches one module's.
+    const split = link(bc.undefinedRefs, 4, { exports, allowUndefined: true });
+    const one = link(bc.undefinedRefs, 'off', { exports, allowUndefined: true });
+    expect(split.partitioning?.optimizedInPartitions).toBe(true);
+    expect(split.report!.symbols).toEqual(one.report!.symbols);
+    expect(split.report!.symbols.find((x) => x.name === 'unused')?.status).toBe('removed');
   });
 });
