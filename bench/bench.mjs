@@ -148,12 +148,17 @@ async function compileMany(major, jobs) {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(2, cpus().length)) }, worker));
 }
 
-/** N programs, each in its own module with `fnsPerModule` helpers calling each other and a shared map. */
-function generateLargeC(dir, programs, fnsPerModule) {
+/**
+ * N programs, each in its own module with `fnsPerModule` helpers calling each other and a shared
+ * map. `sharedHelper`: every program also calls one helper of maps.c, which the export list
+ * makes static, so no partition can be optimized apart (the link splits after optimization).
+ */
+function generateLargeC(dir, programs, fnsPerModule, sharedHelper = false) {
   mkdirSync(dir, { recursive: true });
   const sources = [];
   const common = `#include <linux/types.h>\n#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n`;
-  writeFileSync(join(dir, 'maps.c'), `${common}struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 64); __type(key, __u32); __type(value, __u64); } stats SEC(".maps");\nchar LICENSE[] SEC("license") = "GPL";\n`);
+  const helper = sharedHelper ? '__attribute__((noinline)) int shared_helper(int x) { return x * 7 + 3; }\n' : '';
+  writeFileSync(join(dir, 'maps.c'), `${common}struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 64); __type(key, __u32); __type(value, __u64); } stats SEC(".maps");\n${helper}char LICENSE[] SEC("license") = "GPL";\n`);
   sources.push(join(dir, 'maps.c'));
   for (let p = 0; p < programs; p++) {
     let s = `${common}extern struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 64); __type(key, __u32); __type(value, __u64); } stats SEC(".maps");\n`;
@@ -162,7 +167,9 @@ function generateLargeC(dir, programs, fnsPerModule) {
       const callee = f > 0 ? `h${p}_${f - 1}(x ^ ${f}, s)` : 'x';
       s += `static __noinline __u32 h${p}_${f}(__u32 x, struct pkt_${p} *s) { s->seen += x; return (${callee}) * ${f + 3} + (s->len >> ${f % 7}); }\n`;
     }
-    s += `SEC("xdp") int prog_${p}(struct xdp_md *ctx) {\n  struct pkt_${p} s = { .len = ctx->data_end - ctx->data, .proto = ${p} };\n  __u32 key = ${p % 64};\n  __u64 *v = bpf_map_lookup_elem(&stats, &key);\n  __u32 r = h${p}_${fnsPerModule - 1}(ctx->ingress_ifindex, &s);\n  if (v) __sync_fetch_and_add(v, r);\n  return XDP_PASS;\n}\n`;
+    if (sharedHelper) s += 'int shared_helper(int x);\n';
+    const result = sharedHelper ? 'shared_helper(r) > 0 ? XDP_PASS : XDP_DROP' : 'XDP_PASS';
+    s += `SEC("xdp") int prog_${p}(struct xdp_md *ctx) {\n  struct pkt_${p} s = { .len = ctx->data_end - ctx->data, .proto = ${p} };\n  __u32 key = ${p % 64};\n  __u64 *v = bpf_map_lookup_elem(&stats, &key);\n  __u32 r = h${p}_${fnsPerModule - 1}(ctx->ingress_ifindex, &s);\n  if (v) __sync_fetch_and_add(v, r);\n  return ${result};\n}\n`;
     const path = join(dir, `prog_${p}.c`);
     writeFileSync(path, s);
     sources.push(path);
@@ -621,49 +628,54 @@ const partitionReport = [];
 if (CASES.has('p')) {
   const c = (l = '') => partitionReport.push(l);
   const runs = Math.max(3, Math.ceil(RUNS / 2));
-  const sizes = QUICK ? [50, 100] : [25, 50, 100, 150, 200, 400];
+  // The threshold is 500 blocks: 12 programs (276 blocks) are below it, 25 (575) above.
+  const sizes = QUICK ? [12, 50] : [8, 12, 25, 50, 100, 200, 400];
   const rows = [];
   const stageRows = [];
   const thresholdRows = [];
   for (const major of MAJORS) {
     for (const programs of sizes) {
-      const dir = join(work, `part-${major}-${programs}`);
-      const sources = generateLargeC(dir, programs, 20);
-      log(`(p) LLVM ${major}: compiling ${sources.length} C modules…`);
-      await compileMany(major, sources.map((s) => [s, s.replace(/\.c$/, '.bc')]));
-      const inputs = sources.map((s) => s.replace(/\.c$/, '.bc'));
-      const exportsList = [...Array.from({ length: programs }, (_, i) => `prog_${i}`), 'stats', 'LICENSE'];
-      const ex = join(dir, 'exports.txt');
-      writeFileSync(ex, exportsList.join('\n'));
-      // The small sizes show the threshold (no slowdown below it); the pipeline is measured on the big ones.
-      const big = programs >= 200;
-      for (const btf of big ? [true, false] : [true]) {
-        const label = `${programs}×20${btf ? '' : ', no debug info'}`;
-        log(`(p) LLVM ${major} ${label}`);
-        const flags = [...(btf ? ['--btf'] : []), '--export-symbols', ex];
-        // Interleaved, so machine noise hits every side alike.
-        const split = [];
-        const one = [];
-        const pipe = [];
-        const forced = [];
-        for (let i = 0; i < runs; i++) {
-          split.push(ours(inputs, join(dir, 'split.o'), flags));
-          one.push(ours(inputs, join(dir, 'one.o'), [...flags, '--partitions', 'off']));
-          if (big) pipe.push(pipeline(major, inputs, join(dir, 'pipe.o'), exportsList, { btf }));
-          // Below the threshold: what splitting anyway would give (where the threshold should be).
-          else forced.push(ours(inputs, join(dir, 'forced.o'), [...flags, '--partitions', '4']));
+      // 200 programs also with one helper they all share: split after optimization.
+      for (const shared of programs === 200 ? [false, true] : [false]) {
+        const dir = join(work, `part-${major}-${programs}${shared ? '-shared' : ''}`);
+        const sources = generateLargeC(dir, programs, 20, shared);
+        log(`(p) LLVM ${major}: compiling ${sources.length} C modules…`);
+        await compileMany(major, sources.map((s) => [s, s.replace(/\.c$/, '.bc')]));
+        const inputs = sources.map((s) => s.replace(/\.c$/, '.bc'));
+        const exportsList = [...Array.from({ length: programs }, (_, i) => `prog_${i}`), 'stats', 'LICENSE'];
+        const ex = join(dir, 'exports.txt');
+        writeFileSync(ex, exportsList.join('\n'));
+        // The small sizes show the threshold (no slowdown below it); the pipeline is measured on the big ones.
+        const big = programs >= 200;
+        for (const btf of big && !shared ? [true, false] : [true]) {
+          const label = `${programs}×20${shared ? ', one shared helper' : ''}${btf ? '' : ', no debug info'}`;
+          log(`(p) LLVM ${major} ${label}`);
+          const flags = [...(btf ? ['--btf'] : []), '--export-symbols', ex];
+          // Interleaved, so machine noise hits every side alike.
+          const split = [];
+          const one = [];
+          const pipe = [];
+          const forced = [];
+          for (let i = 0; i < runs; i++) {
+            split.push(ours(inputs, join(dir, 'split.o'), flags));
+            one.push(ours(inputs, join(dir, 'one.o'), [...flags, '--partitions', 'off']));
+            if (big) pipe.push(pipeline(major, inputs, join(dir, 'pipe.o'), exportsList, { btf }));
+            // Below the threshold: what splitting anyway would give (where the threshold should be).
+            else forced.push(ours(inputs, join(dir, 'forced.o'), [...flags, '--partitions', '4']));
+          }
+          const [s1, o1] = [summarize(split), summarize(one)];
+          const p1 = big ? summarize(pipe) : undefined;
+          const parts = /^partitions \(ms\): (\d+) on (\d+) threads?(, optimized apart)?/m.exec(split.at(-1).stderr);
+          const same = readFileSync(join(dir, 'split.o')).equals(readFileSync(join(dir, 'one.o')));
+          const how = parts ? `${parts[1]} on ${parts[2]} threads, ${parts[3] ? 'optimized apart' : 'split after optimization'}` : same ? 'one module (byte-identical)' : 'one module';
+          if (!big) thresholdRows.push(`| ${major} | ${label} | ${how} | ${summarize(split).ms.toFixed(0)} | ${summarize(one).ms.toFixed(0)} | ${summarize(forced).ms.toFixed(0)} |`);
+          if (big) rows.push(
+            `| ${major} | ${label} | ${how} | ${s1.ms.toFixed(0)} | ${o1.ms.toFixed(0)} | ${(s1.ms / o1.ms).toFixed(2)}× | ` +
+              `${p1 ? p1.ms.toFixed(0) : '–'} | ${p1 ? `${(s1.ms / p1.ms).toFixed(2)}×` : '–'} | ${s1.rssMb.toFixed(0)} / ${o1.rssMb.toFixed(0)}${p1 ? ` / ${p1.rssMb.toFixed(0)}` : ''} | ` +
+              `${btf ? `${verdictCounts(join(dir, 'split.o'))} / ${verdictCounts(join(dir, 'one.o'))}` : '–'} |`,
+          );
+          if (big) stageRows.push(stageLine(`LLVM ${major} ${label}, partitioned`, s1), stageLine(`LLVM ${major} ${label}, one module`, o1));
         }
-        if (!big) thresholdRows.push(`| ${major} | ${label} | ${summarize(split).ms.toFixed(0)} | ${summarize(one).ms.toFixed(0)} | ${summarize(forced).ms.toFixed(0)} |`);
-        const [s1, o1] = [summarize(split), summarize(one)];
-        const p1 = big ? summarize(pipe) : undefined;
-        const parts = /^partitions \(ms\): (\d+) on (\d+)/m.exec(split.at(-1).stderr);
-        const same = readFileSync(join(dir, 'split.o')).equals(readFileSync(join(dir, 'one.o')));
-        if (big) rows.push(
-          `| ${major} | ${label} | ${parts ? `${parts[1]} on ${parts[2]} threads` : same ? 'one module (byte-identical)' : 'one module'} | ${s1.ms.toFixed(0)} | ${o1.ms.toFixed(0)} | ${(s1.ms / o1.ms).toFixed(2)}× | ` +
-            `${p1 ? p1.ms.toFixed(0) : '–'} | ${p1 ? `${(s1.ms / p1.ms).toFixed(2)}×` : '–'} | ${s1.rssMb.toFixed(0)} / ${o1.rssMb.toFixed(0)}${p1 ? ` / ${p1.rssMb.toFixed(0)}` : ''} | ` +
-            `${btf ? `${verdictCounts(join(dir, 'split.o'))} / ${verdictCounts(join(dir, 'one.o'))}` : '–'} |`,
-        );
-        if (big) stageRows.push(stageLine(`LLVM ${major} ${label}, partitioned`, s1), stageLine(`LLVM ${major} ${label}, one module`, o1));
       }
     }
   }
@@ -671,7 +683,7 @@ if (CASES.has('p')) {
   c();
   c(
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpuModel}, Node ${process.version}; median of ${runs} interleaved runs; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(', ')}. ` +
-      'The generated input of (b) (N modules of one XDP program and 20 `noinline` static helpers, one shared map), linked with the export list by the default (`--partitions auto`, `--jobs` = the cores), ' +
+      'The generated input of (b) (N modules of one XDP program and 20 `noinline` static helpers, one shared map; "one shared helper": every program also calls one function the export list makes static, so the module is split after optimization), linked with the export list by the default (`--partitions auto`, `--jobs` = the cores), ' +
       'by one module (`--partitions off`), and for 200 and 400 programs by `llvm-link + opt + llc`. Times are wall clock of whole processes.',
   );
   c();
@@ -679,10 +691,10 @@ if (CASES.has('p')) {
   c('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) c(r);
   c();
-  c('Below the threshold (with BTF): the default keeps one module (byte-identical to `--partitions off`), against splitting anyway (`--partitions 4`):');
+  c('Around the threshold (500 blocks; with BTF): the default (below it one module, byte-identical to `--partitions off`), one module, and splitting anyway (`--partitions 4`):');
   c();
-  c('| LLVM | case | default (ms) | --partitions off (ms) | --partitions 4 (ms) |');
-  c('|---|---|---|---|---|');
+  c('| LLVM | case | default does | default (ms) | --partitions off (ms) | --partitions 4 (ms) |');
+  c('|---|---|---|---|---|---|');
   for (const r of thresholdRows) c(r);
   c();
   c('Our per-stage times (ms) for the big cases:');

@@ -122,8 +122,8 @@ const GROUPS: readonly OptionGroup[] = [
   {
     title: 'Partitioned code generation',
     rows: [
-      ['    --partitions <off|auto|N>', 'Generate code for a big module as partitions (each program with the static helpers it reaches; the non-static variables in the first), in parallel, merged by libbpf\'s linker (libbpf1). auto splits modules from 3000 basic blocks into 2-16 partitions; N forces N; off keeps one module. Small links are unchanged [default: auto]'],
-      ['-j, --jobs <N>', 'Worker threads for partitioned code generation; the output is the same bytes for any N [default: the available cores]'],
+      ['    --partitions <off|auto|N>', 'Generate code for a big module as partitions (each program with the static helpers it reaches; the non-static variables in the first), in parallel, merged by libbpf\'s linker (libbpf1). Programs sharing no static helper are split before optimization and optimized in parallel too. auto splits modules from 500 basic blocks into 2-16 partitions; N forces N; off keeps one module. Small links are unchanged [default: auto]'],
+      ['-j, --jobs <N>', 'Worker threads for partitioned optimization and code generation; the output is the same bytes for any N [default: the available cores]'],
     ],
   },
   {

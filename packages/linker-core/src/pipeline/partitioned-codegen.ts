@@ -10,6 +10,7 @@ import { generateObjectsInWorkers, type CodegenTarget, type ModuleSymbol } from 
 import type { LlvmContext, LlvmDiagnostic } from '../llvm/context';
 import { writeBitcode } from '../llvm/module';
 import type { ModuleRef } from '../llvm/types';
+import { canonicalForwardOrder } from '../object/btf-forward-order';
 import { mergeObjects } from './merge-objects';
 import { partitionBitcode, type PartitionPlan, type PartitionSummary } from './partition';
 import type { StageTimer } from './timings';
@@ -62,7 +63,9 @@ export function generatePartitioned(
       jobs,
     );
   });
-  const bytes = timer.run('merge', () => mergeObjects(results.map((r) => r.object)));
+  // LLVM orders a module's trailing BTF forward declarations by memory address: put them in one
+  // order, so the merged bytes do not depend on which thread generated what.
+  const bytes = timer.run('merge', () => mergeObjects(results.map((r) => canonicalForwardOrder(r.object))));
   const round = (ms: number) => Math.round(ms * 10) / 10;
   return {
     bytes,
