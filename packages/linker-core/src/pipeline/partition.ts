@@ -360,13 +360,13 @@ export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: Partitio
   if (partitions.filter((p) => p.functions > 0).length < 2) {
     return { split: false, reason: 'all functions fall into one partition' };
   }
-  // Without copies, shared helpers can tie most of the code into one group: then the one
-  // partition holding it would be optimized and generated alone, and optimizing the whole module
-  // and splitting it afterwards (copying helpers) is faster.
-  const biggest = Math.max(...partitions.map((p) => p.blocks));
-  const coded = partitions.reduce((sum, p) => sum + p.blocks, 0);
+  // Without copies, shared helpers can tie most of the code into one group: then the partition
+  // holding it would be optimized and generated alone, and optimizing the whole module and
+  // splitting it afterwards (copying helpers) is faster.
+  const biggest = Math.max(...ordered.map((x) => x.size));
+  const coded = ordered.reduce((sum, x) => sum + x.size, 0);
   if (stage === 'before-optimization' && biggest * 2 > coded) {
-    return { split: false, reason: `one partition would hold ${Math.round((biggest / coded) * 100)}% of the code (its programs share static helpers)` };
+    return { split: false, reason: `one group of programs holds ${Math.round((biggest / coded) * 100)}% of the code (they share static helpers)` };
   }
   const why = setting === 'auto' ? `auto: ${totalBlocks} basic blocks (threshold ${AUTO_MIN_BLOCKS})` : `--partitions ${setting}`;
   const optimized = stage === 'before-optimization' ? ', optimized in parallel' : '';
