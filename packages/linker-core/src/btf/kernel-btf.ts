@@ -7,13 +7,14 @@
  * only records where each type starts and decodes a type when asked.
  */
 import { LinkError } from '../errors';
+import { BTF_KIND, btfExtraBytes } from '../object/btf';
 import { isElf, readElf } from '../inputs/elf';
 import { readRegularFile } from '../inputs/file';
 import { CORE_AUTO_BTF, DEFAULT_MAX_INPUT_SIZE } from '../options';
 
 const BTF_MAGIC = 0xeb9f;
 
-const KIND = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
+const KIND = BTF_KIND;
 const MODIFIERS: ReadonlySet<number> = new Set([KIND.TYPEDEF, KIND.VOLATILE, KIND.CONST, KIND.RESTRICT, KIND.TYPE_TAG]);
 
 /** What a member's type is, as far as libbpf's field compatibility goes. */
@@ -265,32 +266,7 @@ export function essentialName(name: string): string {
 }
 
 function extraSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case KIND.INT:
-    case KIND.VAR:
-    case KIND.DECL_TAG:
-      return 4;
-    case KIND.ARRAY:
-      return 12;
-    case KIND.STRUCT:
-    case KIND.UNION:
-    case KIND.DATASEC:
-    case KIND.ENUM64:
-      return vlen * 12;
-    case KIND.ENUM:
-    case KIND.FUNC_PROTO:
-      return vlen * 8;
-    case KIND.PTR:
-    case KIND.FWD:
-    case KIND.TYPEDEF:
-    case KIND.VOLATILE:
-    case KIND.CONST:
-    case KIND.RESTRICT:
-    case KIND.FUNC:
-    case KIND.FLOAT:
-    case KIND.TYPE_TAG:
-      return 0;
-    default:
-      throw new Error(`unknown BTF kind ${kind}`);
-  }
+  const size = btfExtraBytes(kind, vlen);
+  if (size === undefined) throw new Error(`unknown BTF kind ${kind}`);
+  return size;
 }

@@ -15,9 +15,7 @@
  * is anything this does not fully understand (big-endian, an unknown kind, a malformed section).
  */
 import { readElf } from '../inputs/elf';
-import { BTF_MAGIC } from './btf';
-
-const KIND = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
+import { BTF_KIND as KIND, BTF_MAGIC, btfExtraBytes } from './btf';
 
 /** Kinds whose header's third word is a type id. */
 const HEADER_REFERS = new Set<number>([KIND.PTR, KIND.TYPEDEF, KIND.VOLATILE, KIND.CONST, KIND.RESTRICT, KIND.FUNC, KIND.FUNC_PROTO, KIND.VAR, KIND.DECL_TAG, KIND.TYPE_TAG]);
@@ -44,50 +42,15 @@ function typeRecords(btf: DataView): { records: TypeRecord[] } | undefined {
     const info = btf.getUint32(at + 4, true);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
+    const extra = btfExtraBytes(kind, vlen);
+    if (extra === undefined) return undefined;
+    const size = 12 + extra;
+    // Type ids in the header's third word, and in the records that follow it.
     const refs: number[] = HEADER_REFERS.has(kind) ? [at + 8] : [];
-    let size = 12;
-    switch (kind) {
-      case KIND.INT:
-      case KIND.VAR:
-      case KIND.DECL_TAG:
-        size += 4;
-        break;
-      case KIND.ARRAY:
-        refs.push(at + 12, at + 16);
-        size += 12;
-        break;
-      case KIND.STRUCT:
-      case KIND.UNION:
-        for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 12 + 4);
-        size += vlen * 12;
-        break;
-      case KIND.ENUM:
-        size += vlen * 8;
-        break;
-      case KIND.ENUM64:
-        size += vlen * 12;
-        break;
-      case KIND.FUNC_PROTO:
-        for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 8 + 4);
-        size += vlen * 8;
-        break;
-      case KIND.DATASEC:
-        for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 12);
-        size += vlen * 12;
-        break;
-      case KIND.PTR:
-      case KIND.FWD:
-      case KIND.TYPEDEF:
-      case KIND.VOLATILE:
-      case KIND.CONST:
-      case KIND.RESTRICT:
-      case KIND.FUNC:
-      case KIND.FLOAT:
-      case KIND.TYPE_TAG:
-        break;
-      default:
-        return undefined;
-    }
+    if (kind === KIND.ARRAY) refs.push(at + 12, at + 16);
+    if (kind === KIND.STRUCT || kind === KIND.UNION) for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 12 + 4);
+    if (kind === KIND.FUNC_PROTO) for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 8 + 4);
+    if (kind === KIND.DATASEC) for (let i = 0; i < vlen; i++) refs.push(at + 12 + i * 12);
     if (at + size > end) return undefined;
     records.push({ at, size, kind, refs });
     at += size;

@@ -23,6 +23,41 @@ export const BTF_VERSION = 1;
 /** Size of the only header layout defined so far. */
 export const BTF_HEADER_SIZE = 24;
 
+/** Kind numbers (`info` bits 24..28), as in include/uapi/linux/btf.h. */
+export const BTF_KIND = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
+
+/** Bytes a type record has after its 12-byte header; undefined for a kind this does not know. */
+export function btfExtraBytes(kind: number, vlen: number): number | undefined {
+  switch (kind) {
+    case BTF_KIND.INT:
+    case BTF_KIND.VAR:
+    case BTF_KIND.DECL_TAG:
+      return 4;
+    case BTF_KIND.ARRAY:
+      return 12;
+    case BTF_KIND.STRUCT:
+    case BTF_KIND.UNION:
+    case BTF_KIND.DATASEC:
+    case BTF_KIND.ENUM64:
+      return vlen * 12;
+    case BTF_KIND.ENUM:
+    case BTF_KIND.FUNC_PROTO:
+      return vlen * 8;
+    case BTF_KIND.PTR:
+    case BTF_KIND.FWD:
+    case BTF_KIND.TYPEDEF:
+    case BTF_KIND.VOLATILE:
+    case BTF_KIND.CONST:
+    case BTF_KIND.RESTRICT:
+    case BTF_KIND.FUNC:
+    case BTF_KIND.FLOAT:
+    case BTF_KIND.TYPE_TAG:
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
 /** Kind names indexed by their numeric value in `info` bits 24..28 (0 is "unknown"). */
 export const BTF_KIND_NAMES = [
   'UNKN',
