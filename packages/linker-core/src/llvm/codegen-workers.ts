@@ -93,9 +93,14 @@ const WORKER_FUNCTIONS = [
   'LLVMGetSection',
 ] as const;
 
-/** One task, start to end, in a fresh context: parse, optimize (with `passes`), generate. `api` declares WORKER_FUNCTIONS. */
+/**
+ * The worker's task runner: one task, start to end, in a fresh context (parse, optimize with the
+ * task's `passes`, generate). `api` declares WORKER_FUNCTIONS; a failure is an Error carrying the
+ * task's diagnostics.
+ */
 const TASK_RUNNER_SOURCE = String.raw`
-function createTaskRunner(api, koffi, diagnosticProto, target) {
+function createTaskRunner(api, koffi, target) {
+  const diagnosticProto = koffi.proto('void BpfLinkerWorkerDiagnosticHandler(void *info, void *ctx)');
   const LEVELS = { 0: 'error', 1: 'warning', 2: 'remark', 3: 'note' };
   const t = [null];
   const err = [null];
@@ -255,7 +260,7 @@ try {
   const handle = koffi.load(libraryPath);
   const api = {};
   for (const [name, decl] of Object.entries(declarations)) api[name] = handle.func(decl);
-  runner = createTaskRunner(api, koffi, koffi.proto('void BpfLinkerWorkerDiagnosticHandler(void *info, void *ctx)'), target);
+  runner = createTaskRunner(api, koffi, target);
   for (;;) {
     const i = Atomics.add(control, 0, 1);
     if (i >= total) break;
@@ -336,16 +341,12 @@ export function generateObjectsInWorkers(
     const results: (CodegenResult | undefined)[] = new Array(count);
     let received = 0;
     let firstError: CodegenError | undefined;
-    const failed = (index: number, e: unknown) => {
-      const diagnostics = (e as { diagnostics?: LlvmDiagnostic[] }).diagnostics ?? [];
-      firstError ??= new CodegenError(e instanceof Error ? e.message : String(e), index, diagnostics);
-    };
     const collect = () => {
       for (const port of ports) for (let msg = receiveMessageOnPort(port); msg !== undefined; msg = receiveMessageOnPort(port)) {
         const m = msg.message as { index?: number; object?: Uint8Array; error?: string; fatal?: string; diagnostics?: LlvmDiagnostic[]; ms?: number; optimizeMs?: number; symbols?: ModuleSymbol[] };
         if (m.fatal !== undefined) throw new CodegenError(`a code generation worker failed to start: ${m.fatal}`);
         received++;
-        if (m.error !== undefined) failed(m.index!, Object.assign(new Error(m.error), { diagnostics: m.diagnostics }));
+        if (m.error !== undefined) firstError ??= new CodegenError(m.error, m.index, m.diagnostics);
         else results[m.index!] = { object: m.object!, diagnostics: m.diagnostics ?? [], ms: m.ms ?? 0, optimizeMs: m.optimizeMs ?? 0, ...(m.symbols && { symbols: m.symbols }) };
       }
     };

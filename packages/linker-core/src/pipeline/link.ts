@@ -30,7 +30,7 @@ import { canExpandMemcpyInOrder, definedLibcalls, unsupportedLibcall } from './m
 import { definesBtfMaps } from './exports';
 import { internalize, removeNoInline } from './internalize';
 import { linkModules } from './link-modules';
-import { optimize, passPipeline } from './optimize';
+import { optimize } from './optimize';
 import { planPartitions, type PartitionDecision, type PartitionStage } from './partition';
 import { defaultJobs, generatePartitioned, type Partitioning } from './partitioned-codegen';
 import { MergeError, canMergeObjects } from './merge-objects';
@@ -313,7 +313,7 @@ export function linkSync(options: LinkOptions, environment: LinkEnvironment = {}
               returnFreedMemory();
             };
             try {
-              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer, optimizing ? passPipeline(options.optLevel) : undefined, release);
+              out = generatePartitioned(ctx, m, { triple, cpu: target.cpu, features: target.features }, decision.plan, decision.reason, jobs, timer, options.optLevel, release);
             } catch (e) {
               if (!(e instanceof MergeError) || kept === undefined) throw e;
               // Partitions are only a faster way to the same object: one module it is.

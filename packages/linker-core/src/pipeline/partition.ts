@@ -159,7 +159,7 @@ function referrers(lib: LlvmLibrary, globals: ValueRef[]): Map<ValueRef, Set<Val
 }
 
 /** Decides whether and how to split; never splits what it cannot split safely. */
-export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: PartitionSetting, stage: PartitionStage = 'after-optimization'): PartitionDecision {
+export function planPartitions(lib: LlvmLibrary, m: ModuleRef, setting: PartitionSetting, stage: PartitionStage): PartitionDecision {
   const { api } = lib;
   if (setting === 'off') return { split: false, reason: '--partitions off' };
   if (globalAliases(lib, m).next().done !== true) return { split: false, reason: 'the module has global aliases' };

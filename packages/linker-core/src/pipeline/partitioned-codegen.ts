@@ -11,7 +11,9 @@ import type { LlvmContext, LlvmDiagnostic } from '../llvm/context';
 import { writeBitcode } from '../llvm/module';
 import type { ModuleRef } from '../llvm/types';
 import { canonicalForwardOrder } from '../object/btf-forward-order';
+import type { OptLevel } from '../options';
 import { mergeObjects } from './merge-objects';
+import { passPipeline } from './optimize';
 import { partitionBitcode, type PartitionPlan, type PartitionSummary } from './partition';
 import type { StageTimer } from './timings';
 
@@ -41,14 +43,14 @@ export function generatePartitioned(
   reason: string,
   jobs: number,
   timer: StageTimer,
-  /** With a plan made before optimization: the link's optimization pipeline, run in each worker. */
-  passes: string | undefined,
+  /** The link's optimization level: a plan made before optimization has each worker run its pipeline. */
+  optLevel: OptLevel,
   /** Called with the module as bitcode, from which the partitions are built: the module is not read after that. */
   release?: (moduleBitcode: Uint8Array) => void,
 ): { bytes: Uint8Array; partitioning: Partitioning; diagnostics: LlvmDiagnostic[]; symbols?: ModuleSymbol[] } {
   const lib = ctx.lib;
   const optimizing = plan.stage === 'before-optimization';
-  if (optimizing !== (passes !== undefined)) throw new Error(`a plan made ${plan.stage.replace('-', ' ')} needs ${optimizing ? 'the' : 'no'} optimization pipeline`);
+  const passes = optimizing ? passPipeline(optLevel) : undefined;
   // Partitions are built here while the workers generate code for the ones already built:
   // `partition` is the time spent building them, `codegen` the rest of the wait for the objects
   // (their optimization included, before optimization).

@@ -30,16 +30,22 @@ const LOCAL_LINKAGES = new Set<number>([Linkage.Internal, Linkage.Private]);
 /** Definitions another input's definition may replace without a clash. */
 const REPLACEABLE_LINKAGES = new Set<number>([Linkage.WeakAny, Linkage.WeakODR, Linkage.LinkOnceAny, Linkage.LinkOnceODR, Linkage.Common]);
 
+/**
+ * Whether a global value is a definition the report follows: it has a body or initializer (an
+ * alias always counts), it is not an available_externally copy (a copy for the optimizer; the
+ * definition lives elsewhere), and it has a name outside `llvm.*`.
+ */
+function isReportedDefinition(name: string, linkage: number, declaration: boolean): boolean {
+  return !declaration && linkage !== Linkage.AvailableExternally && name !== '' && !name.startsWith('llvm.');
+}
+
 /** Every named definition of a module (functions with bodies, initialized globals, aliases), `llvm.*` aside. */
 export function moduleDefinitions(lib: LlvmLibrary, m: ModuleRef): ModuleDefinition[] {
   const out: ModuleDefinition[] = [];
   const consider = (v: ValueRef, kind: SymbolKind) => {
-    if (kind !== 'alias' && isDeclaration(lib, v)) return;
-    const linkage = lib.api.LLVMGetLinkage(v);
-    // available_externally is a copy for the optimizer; the definition lives elsewhere.
-    if (linkage === Linkage.AvailableExternally) return;
     const name = valueName(lib, v);
-    if (name !== '' && !name.startsWith('llvm.')) out.push({ name, kind, linkage });
+    const linkage = lib.api.LLVMGetLinkage(v);
+    if (isReportedDefinition(name, linkage, kind !== 'alias' && isDeclaration(lib, v))) out.push({ name, kind, linkage });
   };
   for (const f of functions(lib, m)) consider(f, 'function');
   for (const g of globalVariables(lib, m)) consider(g, 'variable');
@@ -49,9 +55,7 @@ export function moduleDefinitions(lib: LlvmLibrary, m: ModuleRef): ModuleDefinit
 
 /** moduleDefinitions, from the symbols of modules optimized on worker threads (no aliases there). */
 export function definitionsOf(symbols: readonly { name: string; function: boolean; declaration: boolean; linkage: number }[]): ModuleDefinition[] {
-  return symbols
-    .filter((s) => !s.declaration && s.linkage !== Linkage.AvailableExternally && s.name !== '' && !s.name.startsWith('llvm.'))
-    .map((s) => ({ name: s.name, kind: s.function ? 'function' : 'variable', linkage: s.linkage }));
+  return symbols.filter((s) => isReportedDefinition(s.name, s.linkage, s.declaration)).map((s) => ({ name: s.name, kind: s.function ? 'function' : 'variable', linkage: s.linkage }));
 }
 
 interface Definer {
